@@ -1,0 +1,54 @@
+"""The campaign calendar: one TOML file read by the portal, the .ics and the notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Phase:
+    key: str
+    name: str
+    start: dt.date
+    end: dt.date
+    summary: str
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+
+@dataclass(frozen=True)
+class Campaign:
+    title: str
+    year: int
+    phases: tuple[Phase, ...]
+
+    def phase_on(self, day: dt.date) -> Phase | None:
+        return next((p for p in self.phases if p.contains(day)), None)
+
+    def phase(self, key: str) -> Phase:
+        return next(p for p in self.phases if p.key == key)
+
+
+class CampaignError(ValueError):
+    """The calendar file is missing a field or has dates out of order."""
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    with open(path, "rb") as handle:
+        raw = tomllib.load(handle)
+    try:
+        phases = tuple(
+            Phase(p["key"], p["name"], p["start"], p["end"], p.get("summary", ""))
+            for p in raw["phases"]
+        )
+        campaign = Campaign(raw["title"], int(raw["year"]), phases)
+    except (KeyError, TypeError) as exc:
+        raise CampaignError(f"{path}: 日历缺少字段 {exc}") from exc
+    for phase in phases:
+        if not isinstance(phase.start, dt.date) or phase.end < phase.start:
+            raise CampaignError(f"{path}: 阶段“{phase.name}”的起止日期有误")
+    return campaign

@@ -1,0 +1,51 @@
+"""The one table of settings: name, default, and why it exists.
+
+Every setting can be overridden by the app factory's ``test_config`` or by an
+environment variable ``CANBAO_<NAME>`` (strings only; numbers are converted).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Setting(NamedTuple):
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATA", None, "Data directory; defaults to the instance folder. Env: CANBAO_DATA."),
+    Setting("FORMS_DIR", str(PROJECT_ROOT / "forms"), "Folder of form definitions (TOML)."),
+    Setting(
+        "CAMPAIGN_FILE",
+        str(PROJECT_ROOT / "content" / "data" / "campaign.toml"),
+        "The one campaign calendar, shared by portal, .ics and notices.",
+    ),
+    Setting("EXPORTS_DIR", str(PROJECT_ROOT / "exports"), "Where generated files land."),
+    Setting("PORTAL_OUTPUT", str(PROJECT_ROOT / "portal" / "output"), "Built portal folder."),
+    Setting("LOGIN_MAX_FAILURES", 5, "Failed logins allowed per user or address in the window."),
+    Setting("LOGIN_WINDOW_SECONDS", 900, "Window for counting failed logins."),
+    Setting("SESSION_HOURS", 12, "How long a login lasts: one working day in the field."),
+    Setting("PUBLIC_URL", "http://127.0.0.1:5000", "Base URL printed in QR codes and notices."),
+)
+
+
+def defaults() -> dict[str, Any]:
+    return {s.name: s.default for s in SETTINGS}
+
+
+def from_environment() -> dict[str, Any]:
+    """Read CANBAO_<NAME> variables, converting to the default's type."""
+    found: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = os.environ.get(f"CANBAO_{setting.name}")
+        if raw is None:
+            continue
+        found[setting.name] = type(setting.default)(raw) if isinstance(setting.default, int) else raw
+    return found
