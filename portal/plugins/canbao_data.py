@@ -1,0 +1,150 @@
+"""Pelican plugin: the portal pages drawn from the app's data, not from Markdown.
+
+``survey_app.portal.build_portal`` puts public, render-ready views into the
+``CANBAO`` setting (contact directory, campaign calendar, notices, the .ics
+bytes).  This generator renders them with the theme's templates, copies the
+notice PDFs and writes the search index over every page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from markupsafe import Markup
+from pelican import signals
+from pelican.generators import Generator
+
+WEEKDAYS = "一二三四五六日"
+
+
+def cn_date(day: dt.date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+def cn_date_long(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_weekday(day: dt.date) -> str:
+    return "星期" + WEEKDAYS[day.weekday()]
+
+
+def cn_weekday_short(day: dt.date) -> str:
+    return "周" + WEEKDAYS[day.weekday()]
+
+
+def plain_text(html: str) -> str:
+    return Markup(html).striptags()
+
+
+def by_order(pages):
+    # Order: metadata is text; compare it as a number so page 10 follows page 9.
+    return sorted(pages, key=lambda p: int(getattr(p, "order", 999)))
+
+
+def _entry(title: str, url: str, *texts: str) -> dict[str, str]:
+    return {"title": title, "url": url, "text": " ".join(t for t in texts if t)}
+
+
+class CanbaoPages(Generator):
+    """Calendar, contact directory, notices and the search index."""
+
+    def generate_output(self, writer) -> None:
+        data = self.settings["CANBAO"]
+        entries = [
+            *self._guides(),
+            *self._calendar(writer, data),
+            *self._contacts(writer, data["directory"]),
+            *self._notices(writer, data["notices"]),
+        ]
+        self._write_bytes(
+            "search.json", json.dumps(entries, ensure_ascii=False, separators=(",", ":")).encode()
+        )
+
+    def _render(self, writer, name: str, template: str, **kwargs) -> None:
+        writer.write_file(
+            name,
+            self.get_template(template),
+            self.context,
+            relative_urls=self.settings["RELATIVE_URLS"],
+            **kwargs,
+        )
+
+    def _write_bytes(self, name: str, payload: bytes) -> None:
+        target = Path(self.output_path, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(payload)
+
+    def _guides(self) -> list[dict[str, str]]:
+        return [
+            _entry(p.title, p.url, plain_text(p.summary), plain_text(p.content))
+            for p in self.context["pages"]
+        ]
+
+    def _calendar(self, writer, data) -> list[dict[str, str]]:
+        cal = data["calendar"]
+        self._render(writer, "calendar.html", "calendar", calendar=cal)
+        self._write_bytes(data["ics_name"], data["ics"])
+        return [
+            _entry(
+                "征缴日历",
+                "calendar.html",
+                cal.title,
+                *(f"{p.name} {cn_date(p.start)}至{cn_date(p.end)} {p.summary}" for p in cal.phases),
+            )
+        ]
+
+    def _contacts(self, writer, directory) -> list[dict[str, str]]:
+        self._render(writer, "contacts.html", "contacts", directory=directory)
+        entries = []
+        for township in directory.townships:
+            self._render(writer, township.page, "township", township=township)
+            names = [
+                f"{unit.name} " + " ".join(f"{c.role}{c.name}" for c in unit.contacts)
+                for unit in (township, *township.villages)
+            ]
+            entries.append(_entry(f"{township.name} 网格员联系表", township.page, *names))
+        return entries
+
+    def _notices(self, writer, notices) -> list[dict[str, str]]:
+        self._render(writer, "notices.html", "notices", notices=notices)
+        entries = []
+        for notice in notices:
+            self._render(writer, notice.page, "notice", notice=notice)
+            target = Path(self.output_path, notice.pdf_url)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(notice.pdf, target)
+            entries.append(
+                _entry(
+                    notice.title,
+                    notice.page,
+                    notice.kind_label,
+                    notice.township_name,
+                    notice.village_name,
+                )
+            )
+        return entries
+
+
+def add_filters(generator) -> None:
+    generator.env.filters.update(
+        cn_date=cn_date,
+        cn_date_long=cn_date_long,
+        cn_weekday=cn_weekday,
+        cn_weekday_short=cn_weekday_short,
+        plain_text=plain_text,
+        by_order=by_order,
+    )
+
+
+def get_generators(pelican):
+    # Signals are process-wide: stay out of Pelican runs that are not ours.
+    return CanbaoPages if "CANBAO" in pelican.settings else None
+
+
+def register() -> None:
+    signals.generator_init.connect(add_filters)
+    signals.get_generators.connect(get_generators)

@@ -1,0 +1,17 @@
+"""Production overrides on top of pelicanconf.py.
+
+Pelican loads this file by path, so import pelicanconf from this folder
+explicitly rather than relying on the current directory.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pelicanconf import *  # noqa: E402,F401,F403
+
+# Only used for the canonical link;
+# page links stay relative so the portal can live under any prefix.
+CANBAO_SITE_URL = os.environ.get("CANBAO_PORTAL_URL", "").rstrip("/")
+DELETE_OUTPUT_DIRECTORY = True
