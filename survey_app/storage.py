@@ -1,0 +1,289 @@
+"""The only module that knows TinyDB.
+
+TinyDB alone rewrites its whole file on every write, is unsafe across processes
+and writes in place.  This module adds what it lacks, behind a small interface
+that speaks plain dicts:
+
+* **Shards.**  One JSON file per village (its households, persons and audit
+  trail), plus small hash-bucketed index files for lookups that cross villages
+  (ID number, submission uuid, printed-form token), plus small files for the
+  grid, the users and the system audit.  No write rewrites more than one
+  village's worth of data.
+* **Locks.**  Every read-modify-write holds a ``filelock`` per shard, taken in
+  sorted order so two transactions never deadlock.
+* **Atomic, durable writes.**  A temporary file is written, fsynced and
+  ``os.replace``-d over the old one, then the directory is fsynced.  Readers
+  never see half a file, so reads need no lock.
+* **No stale reads.**  TinyDB handles live for one operation only; nothing is
+  cached between requests or processes.
+* **Corruption stops us.**  A shard that does not parse raises
+  :class:`CorruptShard` naming the file; it is never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from tinydb import Query, TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Document
+
+INDEX_BUCKETS = 64
+LOCK_TIMEOUT_SECONDS = 30
+
+
+class CorruptShard(RuntimeError):
+    """A data file does not parse.  The server must not start over it."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"数据文件已损坏，已停止以免覆盖: {path} ({reason})")
+        self.path = path
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage that replaces the file atomically and never writes in place."""
+
+    def __init__(self, path: str | Path, create: bool = True):
+        self.path = Path(path)
+        self._create = create
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not raw.strip():
+            raise CorruptShard(self.path, "空文件")
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CorruptShard(self.path, str(exc)) from exc
+        if not isinstance(data, dict):
+            raise CorruptShard(self.path, "顶层不是对象")
+        return data
+
+    def write(self, data: dict[str, Any]) -> None:
+        atomic_write_json(self.path, data)
+
+    def close(self) -> None:
+        pass
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def bucket_of(key: str) -> str:
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return f"{digest[0] % INDEX_BUCKETS:02d}"
+
+
+class Shard:
+    """One JSON file opened for the length of a transaction."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._db = TinyDB(path, storage=AtomicJSONStorage)
+
+    def all(self, table: str) -> list[dict[str, Any]]:
+        return [_plain(doc) for doc in self._db.table(table).all()]
+
+    def get(self, table: str, doc_id: int) -> dict[str, Any] | None:
+        doc = self._db.table(table).get(doc_id=doc_id)
+        return _plain(doc) if doc is not None else None
+
+    def find(self, table: str, **equals: Any) -> list[dict[str, Any]]:
+        query = _equals_query(equals)
+        return [_plain(doc) for doc in self._db.table(table).search(query)]
+
+    def find_one(self, table: str, **equals: Any) -> dict[str, Any] | None:
+        found = self.find(table, **equals)
+        return found[0] if found else None
+
+    def next_id(self, table: str) -> int:
+        ids = [doc.doc_id for doc in self._db.table(table).all()]
+        return max(ids, default=0) + 1
+
+    def insert(self, table: str, record: dict[str, Any], doc_id: int | None = None) -> int:
+        clean = {k: v for k, v in record.items() if k != "doc_id"}
+        tbl = self._db.table(table)
+        if doc_id is None:
+            return tbl.insert(clean)
+        return tbl.insert(Document(clean, doc_id=doc_id))
+
+    def insert_documents(self, table: str, records: dict[int, dict[str, Any]]) -> None:
+        """Insert records under chosen ids in one file write."""
+        self._db.table(table).insert_multiple(
+            Document({k: v for k, v in r.items() if k != "doc_id"}, doc_id=i)
+            for i, r in records.items()
+        )
+
+    def upsert_by_key(self, table: str, records: list[dict[str, Any]], key: str = "key") -> None:
+        """Upsert many keyed records in one file write (index shards use this)."""
+        merged = {r[key]: r for r in self.all(table)}
+        merged.update({r[key]: r for r in records})
+        self.replace_all(table, list(merged.values()))
+
+    def insert_many(self, table: str, records: list[dict[str, Any]]) -> list[int]:
+        return self._db.table(table).insert_multiple(
+            [{k: v for k, v in r.items() if k != "doc_id"} for r in records]
+        )
+
+    def replace_all(self, table: str, records: list[dict[str, Any]]) -> None:
+        """Swap a whole table's contents in one atomic write (no empty moment on disk)."""
+        data = self._db.storage.read() or {}
+        data[table] = {
+            str(i): {k: v for k, v in r.items() if k != "doc_id"}
+            for i, r in enumerate(records, start=1)
+        }
+        self._db.storage.write(data)
+        self._db = TinyDB(self.path, storage=AtomicJSONStorage)  # drop cached table state
+
+    def update(self, table: str, doc_id: int, fields: dict[str, Any]) -> None:
+        clean = {k: v for k, v in fields.items() if k != "doc_id"}
+        self._db.table(table).update(clean, doc_ids=[doc_id])
+
+    def replace(self, table: str, doc_id: int, record: dict[str, Any]) -> None:
+        clean = {k: v for k, v in record.items() if k != "doc_id"}
+        tbl = self._db.table(table)
+        tbl.remove(doc_ids=[doc_id])
+        tbl.insert(Document(clean, doc_id=doc_id))
+
+    def upsert(self, table: str, record: dict[str, Any], **key: Any) -> None:
+        self._db.table(table).upsert(record, _equals_query(key))
+
+    def remove(self, table: str, **equals: Any) -> None:
+        self._db.table(table).remove(_equals_query(equals))
+
+    def count(self, table: str) -> int:
+        return len(self._db.table(table))
+
+
+def _equals_query(equals: dict[str, Any]):
+    doc = Query()
+    conditions = [doc[field] == value for field, value in equals.items()]
+    query = conditions[0]
+    for condition in conditions[1:]:
+        query = query & condition
+    return query
+
+
+def _plain(doc: Document) -> dict[str, Any]:
+    record = dict(doc)
+    record["doc_id"] = doc.doc_id
+    return record
+
+
+class Store:
+    """The data directory.  Names shards; hands out locked transactions and lock-free reads."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    # -- shard names -------------------------------------------------------
+    @staticmethod
+    def village(code: str) -> str:
+        if not code.isalnum():
+            raise ValueError(f"bad village code {code!r}")
+        return f"villages/{code}.json"
+
+    @staticmethod
+    def index(kind: str, key: str) -> str:
+        return f"index/{kind}/{bucket_of(key)}.json"
+
+    GRID = "grid.json"
+    USERS = "users.json"
+    SYSTEM = "system.json"
+
+    # -- access --------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def read(self, name: str) -> Shard:
+        """A fresh, unlocked view of one shard: consistent because writes are atomic."""
+        return Shard(self.path(name))
+
+    @contextlib.contextmanager
+    def transaction(self, *names: str) -> Iterator[dict[str, Shard]]:
+        """Lock the named shards (sorted, so never deadlocking) and open them fresh."""
+        unique = sorted(set(names))
+        locks = [self._lock(name) for name in unique]
+        with contextlib.ExitStack() as stack:
+            for lock in locks:
+                stack.enter_context(lock)
+            yield {name: Shard(self.path(name)) for name in unique}
+
+    def _lock(self, name: str) -> FileLock:
+        lock_path = self.root / "locks" / (name.replace("/", "__") + ".lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(lock_path, timeout=LOCK_TIMEOUT_SECONDS)
+
+    def village_codes_on_disk(self) -> list[str]:
+        folder = self.root / "villages"
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+    # -- start-up and backup ------------------------------------------------
+    def data_files(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p for p in self.root.rglob("*.json")
+            if "locks" not in p.parts and "backups" not in p.parts and not p.name.startswith(".")
+        )
+
+    def check(self) -> int:
+        """Parse every shard; raise CorruptShard for the first that fails. Returns the count."""
+        files = self.data_files()
+        for path in files:
+            AtomicJSONStorage(path).read()
+        return len(files)
+
+    def backup(self, destination: str | Path | None = None) -> Path:
+        """A consistent snapshot: all shard locks held while copying, so no write is half-seen."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = Path(destination) if destination else self.root / "backups"
+        snapshot = target / f"canbao-{stamp}"
+        suffix = 1
+        while snapshot.exists():
+            suffix += 1
+            snapshot = target / f"canbao-{stamp}-{suffix}"
+        names = [str(p.relative_to(self.root)) for p in self.data_files()]
+        with self.transaction(*names):
+            tmp = snapshot.with_name(snapshot.name + ".partial")
+            tmp.mkdir(parents=True)
+            for name in names:
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(self.root / name, tmp / name)
+            os.replace(tmp, snapshot)
+        return snapshot
