@@ -1,0 +1,67 @@
+"""canbao (参保): field registration for the universal social-insurance drive."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask, redirect, session, url_for
+from flask_babel import Babel
+from flask_login import current_user
+
+from . import settings
+from .i18n import LANGUAGES
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(settings.defaults())
+    app.config.from_mapping(settings.from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config.setdefault("SECRET_KEY", None)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # a form may stay open through a long household visit
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE="zh_CN",
+    )
+
+    from . import security, state
+    state.init_app(app)
+    security.init_app(app)
+    Babel(app, locale_selector=_locale)
+    app.jinja_env.globals["lang"] = _locale
+
+    from . import api, auth, enumerator, portal_site, staff, views
+    for blueprint in (auth.bp, enumerator.bp, staff.bp, api.bp, portal_site.bp):
+        app.register_blueprint(blueprint)
+    views.init_app(app)
+
+    @app.route("/")
+    def index():
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return redirect(url_for("staff.home" if current_user.is_staff else "enumerator.home"))
+
+    from .cli import register_commands
+    register_commands(app)
+    return app
+
+
+def _locale() -> str:
+    # Chinese unless the user picked another language: enumerators' phones
+    # often send English Accept-Language headers they never chose.
+    chosen = session.get("lang")
+    return chosen if chosen in LANGUAGES else "zh_CN"
+
+
+def _instance_secret(instance: Path) -> str:
+    instance.mkdir(parents=True, exist_ok=True)
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()

@@ -1,0 +1,175 @@
+"""The ``canbao`` command: Flask's CLI group bound to the app factory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .storage import CorruptShard
+
+
+def _create_app():
+    from . import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
+             help="canbao 参保: 全民参保登记入户采集系统")
+def cli():
+    pass
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="canbao")
+    except CorruptShard as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+def _store():
+    from . import state
+    return state.store()
+
+
+def _grid():
+    from . import state
+    return state.current_grid()
+
+
+def register_commands(app: Flask) -> None:
+    for command in (demo, serve, backup, check, user, grid_group, portal_group):
+        app.cli.add_command(command)
+
+
+def _serve(host: str, port: int, threads: int) -> None:
+    from waitress import serve as waitress_serve
+    click.echo(f"canbao 正在 http://{host}:{port}/ 上服务（waitress，{threads} 个线程）。Ctrl+C 停止。")
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
+                   ident="canbao")
+
+
+@click.command("serve", help="用生产级 WSGI 服务器（waitress）提供服务。")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int, threads: int) -> None:
+    _serve(host, port, threads)
+
+
+@click.command("demo", help="载入演示区县（薛城区）、构建门户，并在 127.0.0.1:5000 上服务。")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="只载入数据，不启动服务。")
+@click.option("--households", default=24, show_default=True, type=int, help="每村演示户数")
+@with_appcontext
+def demo(host: str, port: int, no_serve: bool, households: int) -> None:
+    from . import demo as demo_data
+    from . import users
+    store = _store()
+    if _grid().units:
+        click.echo(f"数据目录 {store.root} 已有网格数据，跳过载入（删除该目录可重新生成）。")
+        accounts = [{"username": a.username, "password": "(已设置)", "role": a.role,
+                     "area": " / ".join(_grid().path_names(a.area[0]))}
+                    for a in users.list_users(store)]
+    else:
+        accounts = demo_data.load(store, households_per_village=households)
+    _build_portal_quietly()
+    click.echo("演示账号：")
+    for account in accounts:
+        click.echo(f"  {account['username']:<10} {account['password']:<12} "
+                   f"{account['role']:<15} {account['area']}")
+    if not no_serve:
+        click.echo(f"手机浏览器打开 http://{host}:{port}/ 登录；公众门户在 /portal/。")
+        _serve(host, port, 8)
+
+
+def _build_portal_quietly() -> None:
+    try:
+        out = _build_portal(Path(current_app.config["PORTAL_OUTPUT"]))
+        click.echo(f"门户已构建：{out}")
+    except ImportError:
+        click.echo("门户模块尚未就绪，跳过构建。")
+
+
+@click.command("backup", help="在服务运行时写一份一致的、带时间戳的数据快照。")
+@click.option("--to", "destination", type=click.Path(file_okay=False), default=None)
+@with_appcontext
+def backup(destination: str | None) -> None:
+    snapshot = _store().backup(destination)
+    click.echo(f"已备份到 {snapshot}")
+
+
+@click.command("check", help="逐个解析数据文件；有损坏时指出文件并以非零状态退出。")
+@with_appcontext
+def check() -> None:
+    click.echo(f"{_store().check()} 个数据文件均完好。")
+
+
+@click.group("user", help="账号管理。")
+def user() -> None:
+    pass
+
+
+@user.command("add", help="添加或更新账号。AREA 为区县、乡镇或村的代码（调查员可多个）。")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["district_admin", "township_staff", "enumerator"]),
+              required=True)
+@click.option("--area", multiple=True, required=True, help="负责区域代码，可重复")
+@click.option("--name", "display_name", default="")
+@click.password_option(prompt="密码", confirmation_prompt="再次输入密码")
+@with_appcontext
+def user_add(username: str, role: str, area: tuple[str, ...], display_name: str,
+             password: str) -> None:
+    from . import users
+    try:
+        account = users.add_user(_store(), _grid(), username=username, password=password,
+                                 role=role, area=list(area), display_name=display_name)
+    except users.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已保存账号 {account.username}（{account.role_name}）")
+
+
+@click.group("grid", help="区县—乡镇—村三级网格。")
+def grid_group() -> None:
+    pass
+
+
+@grid_group.command("import", help="从 YAML 或 CSV 文件导入网格及网格长、网格员联系方式。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def grid_import(path: str) -> None:
+    from . import grid
+    try:
+        count = grid.import_file(_store(), path)
+    except grid.GridError as exc:
+        click.echo("网格文件有以下问题，未作任何修改：", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"已导入 {count} 个网格单元。")
+
+
+@click.group("portal", help="公众政策门户（Pelican 静态站点）。")
+def portal_group() -> None:
+    pass
+
+
+@portal_group.command("build", help="用 Pelican 构建门户到输出目录。")
+@click.option("--output", type=click.Path(file_okay=False), default=None)
+@with_appcontext
+def portal_build(output: str | None) -> None:
+    out = _build_portal(Path(output or current_app.config["PORTAL_OUTPUT"]))
+    click.echo(f"门户已构建：{out}")
+
+
+def _build_portal(output: Path) -> Path:
+    from .portal import build_portal
+    units = list(_grid().units.values())
+    return build_portal(output, grid_units=units,
+                        campaign_file=Path(current_app.config["CAMPAIGN_FILE"]))

@@ -1,0 +1,127 @@
+"""Enumerator pages (入户调查员): my villages → a household → one form per person."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from . import registry, state
+from .i18n import _
+from .registry import Duplicate, Invalid
+
+bp = Blueprint("enumerator", __name__, url_prefix="/e")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    pass
+
+
+@bp.route("/")
+def home():
+    scope = state.scope()
+    grid = state.current_grid()
+    rows = registry.coverage(state.store(), grid, sorted(scope.villages))
+    return render_template("enumerator/home.html", rows=rows)
+
+
+@bp.route("/v/<village>")
+def village(village: str):
+    scope = state.scope()
+    query = request.args.get("q", "").strip()
+    houses = registry.households(state.store(), scope, village)
+    if query:
+        houses = [h for h in houses if query in h["head_name"] or query in h["address"]]
+    unit = state.current_grid().get(village)
+    return render_template("enumerator/village.html", unit=unit, households=houses, q=query)
+
+
+@bp.route("/v/<village>/households/new", methods=("GET", "POST"))
+def new_household(village: str):
+    scope = state.scope()
+    scope.require(village)
+    definition = state.household_form()
+    errors = {}
+    if request.method == "POST":
+        try:
+            ref = registry.add_household(state.store(), scope, definition, village, request.form)
+        except Invalid as exc:
+            errors = exc.errors
+        else:
+            flash(_("已添加家庭户，请逐一登记家庭成员。"), "success")
+            return redirect(url_for(".household", ref=ref))
+    unit = state.current_grid().get(village)
+    return render_template("enumerator/household_form.html", unit=unit, definition=definition,
+                           values=request.form, errors=errors), 422 if errors else 200
+
+
+@bp.route("/h/<ref>")
+def household(ref: str):
+    scope = state.scope()
+    home = registry.household(state.store(), scope, ref)
+    people = registry.members(state.store(), scope, ref)
+    return render_template("enumerator/household.html", home=home, people=people,
+                           unit=state.current_grid().get(home["village"]))
+
+
+@bp.route("/p/<ref>")
+def person(ref: str):
+    found = registry.person(state.store(), state.scope(), ref)
+    home_ref = registry.make_ref(found["village"], found["household"])
+    return redirect(url_for(".register", ref=home_ref, person=ref))
+
+
+@bp.route("/h/<ref>/register", methods=("GET", "POST"))
+def register(ref: str):
+    scope = state.scope()
+    store = state.store()
+    home = registry.household(store, scope, ref)
+    person_ref = request.values.get("person") or None
+    existing = registry.person(store, scope, person_ref) if person_ref else None
+    if existing and existing["household"] != home["doc_id"]:
+        abort(404)
+    definition = state.registration_form()
+    if request.method == "GET":
+        values = dict(existing["answers"]) if existing else {"hukou_address": home["address"],
+                                                             "residence": home["address"]}
+        return _render_form(home, existing, values, {}, {}, str(uuid.uuid4()))
+    payload = {**request.form.to_dict(), "household": ref, "person": person_ref}
+    payload.pop("csrf_token", None)
+    try:
+        saved = registry.submit(store, scope, definition, payload)
+    except Invalid as exc:
+        return _render_form(home, existing, request.form, exc.errors, exc.warnings,
+                            request.form.get("uuid") or str(uuid.uuid4()), status=422)
+    except Duplicate as dup:
+        return _duplicate(home, existing, dup)
+    except registry.Conflict:
+        flash(_("这份表单已提交过且内容不同，请重新打开再填写。"), "error")
+        return redirect(url_for(".household", ref=ref))
+    flash(_("已保存。回执号 %(r)s", r=saved.receipt), "success")
+    for messages in saved.warnings.values():
+        for message in messages:
+            flash(str(message), "warning")
+    return redirect(url_for(".household", ref=ref))
+
+
+def _duplicate(home, existing, dup: Duplicate):
+    if dup.in_scope:
+        flash(_("该公民身份号码已有登记记录，已为您打开。"), "warning")
+        found = registry.person(state.store(), state.scope(), dup.ref)
+        return redirect(url_for(".register", ref=registry.make_ref(found["village"],
+                                found["household"]), person=dup.ref))
+    place = "".join(state.current_grid().path_names(dup.village_code)[1:]) or dup.village_code
+    errors = {"id_number": _("该公民身份号码已在“%(p)s”登记，请勿重复登记；如有疑问请联系乡镇。",
+                             p=place)}
+    return _render_form(home, existing, request.form, errors, {}, str(uuid.uuid4()), status=409)
+
+
+def _render_form(home, existing, values, errors, warnings, submission_id, status=200):
+    return render_template(
+        "enumerator/person_form.html", home=home, existing=existing, values=values,
+        errors=errors, warnings=warnings, definition=state.registration_form(),
+        submission_id=submission_id, unit=state.current_grid().get(home["village"]),
+    ), status

@@ -1,0 +1,220 @@
+"""The three-level grid: district/county → township/street → village/community.
+
+Each unit carries its grid leader (网格长) and grid members (网格员) — the
+contact table (联络表) of seed 000.  A contact's ``phone`` is a private mobile;
+only ``office_phone`` is ever published.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .formdef import LANDLINE, MOBILE
+from .storage import Store
+
+LEVELS = ("district", "township", "village")
+LEVEL_NAMES = {"district": "区县", "township": "乡镇/街道", "village": "村/社区"}
+ROLES = ("网格长", "网格员")
+CODE_LENGTH = {"district": 6, "township": 9, "village": 12}
+
+
+class GridError(ValueError):
+    """The grid file has problems; ``problems`` lists every one, in Chinese."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Grid:
+    """All units by code, with the navigation every scope check needs."""
+
+    units: dict[str, dict[str, Any]]
+
+    def get(self, code: str) -> dict[str, Any] | None:
+        return self.units.get(code)
+
+    def children(self, code: str | None) -> list[dict[str, Any]]:
+        return sorted((u for u in self.units.values() if u["parent"] == code),
+                      key=lambda u: u["code"])
+
+    def villages_under(self, code: str) -> list[str]:
+        unit = self.units.get(code)
+        if unit is None:
+            return []
+        if unit["level"] == "village":
+            return [code]
+        return [v for child in self.children(code) for v in self.villages_under(child["code"])]
+
+    def township_of(self, village_code: str) -> dict[str, Any] | None:
+        village = self.units.get(village_code)
+        return self.units.get(village["parent"]) if village else None
+
+    def path_names(self, code: str) -> list[str]:
+        names: list[str] = []
+        unit = self.units.get(code)
+        while unit:
+            names.insert(0, unit["name"])
+            unit = self.units.get(unit["parent"]) if unit["parent"] else None
+        return names
+
+    @property
+    def villages(self) -> list[dict[str, Any]]:
+        return sorted((u for u in self.units.values() if u["level"] == "village"),
+                      key=lambda u: u["code"])
+
+    @property
+    def townships(self) -> list[dict[str, Any]]:
+        return self.children_of_level("township")
+
+    def children_of_level(self, level: str) -> list[dict[str, Any]]:
+        return sorted((u for u in self.units.values() if u["level"] == level),
+                      key=lambda u: u["code"])
+
+
+def load(store: Store) -> Grid:
+    return Grid({u["code"]: _public_shape(u) for u in store.read(Store.GRID).all("units")})
+
+
+def _public_shape(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "doc_id"}
+
+
+# -- import ---------------------------------------------------------------------
+def parse_file(path: str | Path) -> list[dict[str, Any]]:
+    path = Path(path)
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return parse_yaml(text)
+    if path.suffix.lower() == ".csv":
+        return parse_csv(text)
+    raise GridError([f"不支持的文件类型 {path.suffix}：请用 .yaml 或 .csv"])
+
+
+def parse_yaml(text: str) -> list[dict[str, Any]]:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise GridError([f"YAML 格式错误：{exc}"]) from None
+    if not isinstance(raw, dict) or "district" not in raw:
+        raise GridError(["文件顶层应有 district（区县）"])
+    units: list[dict[str, Any]] = []
+    _flatten(raw["district"], "district", None, units)
+    return validate_units(units)
+
+
+def _flatten(node: Any, level: str, parent: str | None, out: list[dict[str, Any]]) -> None:
+    if not isinstance(node, dict):
+        raise GridError([f"{LEVEL_NAMES[level]}条目格式错误：{node!r}"])
+    code = str(node.get("code", "")).strip()
+    out.append({
+        "code": code, "level": level, "name": str(node.get("name", "")).strip(),
+        "parent": parent, "contacts": [_contact(c) for c in node.get("contacts") or ()],
+    })
+    child_level = {"district": "township", "township": "village"}.get(level)
+    key = {"township": "townships", "village": "villages"}.get(child_level or "")
+    for child in node.get(key, ()) if key else ():
+        _flatten(child, child_level, code, out)
+
+
+def _contact(raw: dict[str, Any]) -> dict[str, str]:
+    return {
+        "role": str(raw.get("role", "")).strip(),
+        "name": str(raw.get("name", "")).strip(),
+        "phone": str(raw.get("phone", "") or "").strip(),
+        "office_phone": str(raw.get("office_phone", "") or "").strip(),
+    }
+
+
+CSV_COLUMNS = {
+    "层级": "level", "代码": "code", "名称": "name", "上级代码": "parent",
+    "角色": "role", "姓名": "contact", "手机": "phone", "办公电话": "office_phone",
+}
+LEVEL_BY_NAME = {"区县": "district", "乡镇": "township", "街道": "township",
+                 "乡镇/街道": "township", "村": "village", "社区": "village", "村/社区": "village"}
+
+
+def parse_csv(text: str) -> list[dict[str, Any]]:
+    """One row per contact; a unit's rows repeat its code.  Headers in Chinese."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [h for h in ("层级", "代码", "名称", "上级代码") if h not in (reader.fieldnames or ())]
+    if missing:
+        raise GridError([f"缺少列：{'、'.join(missing)}"])
+    units: dict[str, dict[str, Any]] = {}
+    for row in reader:
+        row = {CSV_COLUMNS.get(k, k): (v or "").strip() for k, v in row.items() if k}
+        level = LEVEL_BY_NAME.get(row["level"], row["level"])
+        unit = units.setdefault(row["code"], {
+            "code": row["code"], "level": level, "name": row["name"],
+            "parent": row["parent"] or None, "contacts": [],
+        })
+        if row.get("contact"):
+            unit["contacts"].append(_contact({**row, "name": row["contact"]}))
+    return validate_units(list(units.values()))
+
+
+def validate_units(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    problems: list[str] = []
+    codes = [u["code"] for u in units]
+    seen: set[str] = set()
+    for unit in units:
+        label = f"{unit.get('name') or '?'}（{unit['code'] or '无代码'}）"
+        problems += _unit_problems(unit, label, codes)
+        if unit["code"] in seen:
+            problems.append(f"{label}：代码重复")
+        seen.add(unit["code"])
+    if problems:
+        raise GridError(problems)
+    return units
+
+
+def _unit_problems(unit: dict[str, Any], label: str, codes: Iterable[str]) -> list[str]:
+    problems = []
+    level = unit["level"]
+    if level not in LEVELS:
+        return [f"{label}：层级“{level}”应为 区县、乡镇/街道 或 村/社区"]
+    if not unit["code"].isdigit() or len(unit["code"]) != CODE_LENGTH[level]:
+        problems.append(f"{label}：{LEVEL_NAMES[level]}代码应为{CODE_LENGTH[level]}位数字")
+    if not unit["name"]:
+        problems.append(f"{label}：缺少名称")
+    if level != "district" and unit["parent"] not in codes:
+        problems.append(f"{label}：上级代码 {unit['parent']} 不存在")
+    for contact in unit["contacts"]:
+        problems += _contact_problems(contact, label)
+    return problems
+
+
+def _contact_problems(contact: dict[str, str], label: str) -> list[str]:
+    problems = []
+    who = f"{label} 的 {contact['name'] or '联系人'}"
+    if contact["role"] not in ROLES:
+        problems.append(f"{who}：角色应为 网格长 或 网格员")
+    if not contact["name"]:
+        problems.append(f"{who}：缺少姓名")
+    if contact["phone"] and not MOBILE.match(contact["phone"]):
+        problems.append(f"{who}：手机号码应为11位")
+    if contact["office_phone"] and not LANDLINE.match(contact["office_phone"]):
+        problems.append(f"{who}：办公电话应带区号，如 0632-4412345")
+    return problems
+
+
+def save(store: Store, units: list[dict[str, Any]]) -> int:
+    """Upsert by code: re-importing a corrected file updates units, never drops data."""
+    with store.transaction(Store.GRID) as shards:
+        grid = shards[Store.GRID]
+        merged = {u["code"]: _public_shape(u) for u in grid.all("units")}
+        merged.update({u["code"]: u for u in units})
+        grid.replace_all("units", sorted(merged.values(), key=lambda u: u["code"]))
+    return len(units)
+
+
+def import_file(store: Store, path: str | Path) -> int:
+    return save(store, parse_file(path))

@@ -1,0 +1,366 @@
+"""Households and persons: the rules of one person, one form.
+
+Every read and write here is given the caller's area (a :class:`Scope`).  A
+record outside it raises :class:`NotFound`, exactly as if it did not exist.
+The village of a record is the village file it lives in — never taken from
+the request.  Web form and JSON API both register through :func:`submit`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import uuid as uuidlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .formdef import FormDefinition, Result
+from .grid import Grid
+from .storage import Shard, Store
+
+CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+ENVELOPE = frozenset({"uuid", "household", "person"})
+
+
+class NotFound(LookupError):
+    """Absent, or outside the caller's area — the two are never told apart."""
+
+
+class Invalid(ValueError):
+    def __init__(self, result: Result):
+        super().__init__("invalid")
+        self.errors = result.errors
+        self.warnings = result.warnings
+
+
+class Duplicate(Exception):
+    """The ID number belongs to a person already registered in the district."""
+
+    def __init__(self, ref: str, village_code: str, in_scope: bool):
+        super().__init__(ref)
+        self.ref = ref
+        self.village_code = village_code
+        self.in_scope = in_scope
+
+
+class Conflict(Exception):
+    """The uuid was used before with different content."""
+
+    def __init__(self, ref: str | None):
+        super().__init__(ref)
+        self.ref = ref
+
+
+@dataclass(frozen=True)
+class Scope:
+    villages: frozenset[str]
+    username: str = ""
+
+    def require(self, village: str) -> None:
+        if village not in self.villages:
+            raise NotFound(village)
+
+
+@dataclass
+class Submitted:
+    ref: str
+    receipt: str
+    created: bool
+    replayed: bool = False
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(CHINA).isoformat(timespec="seconds")
+
+
+def make_ref(village: str, doc_id: int) -> str:
+    return f"{village}.{doc_id}"
+
+
+def parse_ref(ref: Any) -> tuple[str, int]:
+    try:
+        village, number = str(ref).split(".")
+        Store.village(village)
+        return village, int(number)
+    except ValueError:
+        raise NotFound(ref) from None
+
+
+def _with_ref(village: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, "ref": make_ref(village, record["doc_id"]), "village": village}
+
+
+# -- reading --------------------------------------------------------------------
+def households(store: Store, scope: Scope, village: str) -> list[dict[str, Any]]:
+    scope.require(village)
+    shard = store.read(Store.village(village))
+    people = Counter(p["household"] for p in shard.all("persons") if p["status"] == "registered")
+    return [
+        {**_with_ref(village, h), "registered": people.get(h["doc_id"], 0)}
+        for h in shard.all("households")
+    ]
+
+
+def household(store: Store, scope: Scope, ref: str) -> dict[str, Any]:
+    village, doc_id = parse_ref(ref)
+    scope.require(village)
+    record = store.read(Store.village(village)).get("households", doc_id)
+    if record is None:
+        raise NotFound(ref)
+    return _with_ref(village, record)
+
+
+def members(store: Store, scope: Scope, household_ref: str) -> list[dict[str, Any]]:
+    village, doc_id = parse_ref(household_ref)
+    scope.require(village)
+    shard = store.read(Store.village(village))
+    return [_with_ref(village, p) for p in shard.find("persons", household=doc_id)]
+
+
+def persons_in(store: Store, scope: Scope, village: str) -> list[dict[str, Any]]:
+    scope.require(village)
+    return [_with_ref(village, p) for p in store.read(Store.village(village)).all("persons")]
+
+
+def person(store: Store, scope: Scope, ref: str) -> dict[str, Any]:
+    village, doc_id = parse_ref(ref)
+    scope.require(village)
+    record = store.read(Store.village(village)).get("persons", doc_id)
+    if record is None:
+        raise NotFound(ref)
+    return _with_ref(village, record)
+
+
+def locate_id_number(store: Store, id_number: str) -> tuple[str, int] | None:
+    """Where a person with this ID lives, checked against the village file itself."""
+    entry = store.read(Store.index("idnum", id_number)).find_one("entries", key=id_number)
+    if entry is None:
+        return None
+    record = store.read(Store.village(entry["village"])).get("persons", entry["doc_id"])
+    if record is None or record.get("answers", {}).get("id_number") != id_number:
+        return None  # a reservation whose village write never happened
+    return entry["village"], entry["doc_id"]
+
+
+# -- households -----------------------------------------------------------------
+def add_household(store: Store, scope: Scope, definition: FormDefinition, village: str,
+                  answers: Mapping[str, Any]) -> str:
+    scope.require(village)
+    result = definition.validate(answers)
+    if not result.ok:
+        raise Invalid(result)
+    name = Store.village(village)
+    with store.transaction(name) as shards:
+        shard = shards[name]
+        doc_id = shard.insert("households", {
+            **result.values, "source": "field", "created_by": scope.username,
+            "created_at": now_iso(),
+        })
+        _audit(shard, scope, "add_household", make_ref(village, doc_id))
+    return make_ref(village, doc_id)
+
+
+def _audit(shard: Shard, scope: Scope, action: str, ref: str, **details: Any) -> None:
+    # Audit entries name records by reference only: never an ID or phone number.
+    shard.insert("audit", {"at": now_iso(), "user": scope.username, "action": action,
+                           "ref": ref, **details})
+
+
+# -- one person, one form ------------------------------------------------------------
+def content_digest(payload: Mapping[str, Any]) -> str:
+    canonical = json.dumps(dict(payload), ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def new_receipt() -> str:
+    chars = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def check_uuid(value: Any) -> str:
+    try:
+        return str(uuidlib.UUID(str(value)))
+    except ValueError:
+        raise Invalid(Result(errors={"uuid": "缺少或无效的 uuid（客户端生成的唯一编号）。"})) from None
+
+
+def submit(store: Store, scope: Scope, definition: FormDefinition,
+           payload: Mapping[str, Any]) -> Submitted:
+    """Register (or update) one person from one form.  Idempotent on ``uuid``."""
+    submission_id = check_uuid(payload.get("uuid"))
+    home = household(store, scope, payload.get("household"))
+    target = _target_person(store, scope, home, payload.get("person"))
+    answers = {k: v for k, v in payload.items() if k not in ENVELOPE}
+    digest = content_digest({"household": home["ref"], "person": payload.get("person"),
+                             "answers": answers})
+    replay = _replay(store, scope, submission_id, digest)
+    if replay:
+        return replay
+    result = definition.validate(answers)
+    if not result.ok:
+        raise Invalid(result)
+    return _write(store, scope, home, target, submission_id, digest, result)
+
+
+def _target_person(store: Store, scope: Scope, home: dict[str, Any],
+                   ref: Any) -> dict[str, Any] | None:
+    if ref in (None, ""):
+        return None
+    found = person(store, scope, str(ref))
+    if found["village"] != home["village"] or found["household"] != home["doc_id"]:
+        raise NotFound(ref)
+    return found
+
+
+def _replay(store: Store, scope: Scope, submission_id: str, digest: str) -> Submitted | None:
+    entry = store.read(Store.index("uuid", submission_id)).find_one("entries", key=submission_id)
+    if entry is None:
+        return None
+    record = store.read(Store.village(entry["village"])).get("persons", entry["doc_id"])
+    if record is None or record.get("uuid") != submission_id:
+        return None  # reserved but never written: treat as new
+    ref = make_ref(entry["village"], entry["doc_id"])
+    if entry["digest"] != digest:
+        raise Conflict(ref if entry["village"] in scope.villages else None)
+    scope.require(entry["village"])
+    return Submitted(ref, record["receipt"], created=False, replayed=True)
+
+
+def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, Any] | None,
+           submission_id: str, digest: str, result: Result) -> Submitted:
+    village = home["village"]
+    id_number = result.values["id_number"]
+    old_id = (target or {}).get("answers", {}).get("id_number")
+    names = [Store.village(village), Store.index("uuid", submission_id),
+             Store.index("idnum", id_number)] + ([Store.index("idnum", old_id)] if old_id else [])
+    with store.transaction(*names) as shards:
+        shard = shards[Store.village(village)]
+        replay = _replay(store, scope, submission_id, digest)  # a racing twin may have won
+        if replay:
+            return replay
+        existing = locate_id_number(store, id_number)
+        if existing and (target is None or existing != (village, target["doc_id"])):
+            ref = make_ref(*existing)
+            raise Duplicate(ref, existing[0], existing[0] in scope.villages)
+        current = shard.get("persons", target["doc_id"]) if target else None
+        doc_id = target["doc_id"] if target else shard.next_id("persons")
+        record = _person_record(scope, home, current, submission_id, result)
+        # Index entries first: a crash before the village write leaves only a
+        # reservation that lookups verify and ignore, never a person without index.
+        shards[Store.index("idnum", id_number)].upsert(
+            "entries", {"key": id_number, "village": village, "doc_id": doc_id}, key=id_number)
+        shards[Store.index("uuid", submission_id)].upsert(
+            "entries", {"key": submission_id, "village": village, "doc_id": doc_id,
+                        "digest": digest}, key=submission_id)
+        if current:
+            shard.replace("persons", doc_id, record)
+        else:
+            shard.insert("persons", record, doc_id=doc_id)
+        if old_id and old_id != id_number:
+            shards[Store.index("idnum", old_id)].remove("entries", key=old_id)
+        ref = make_ref(village, doc_id)
+        _audit(shard, scope, "update_person" if current else "register_person", ref,
+               receipt=record["receipt"])
+    return Submitted(ref, record["receipt"], created=current is None, warnings=result.warnings)
+
+
+def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] | None,
+                   submission_id: str, result: Result) -> dict[str, Any]:
+    stamp = now_iso()
+    base = dict(current or {"created_at": stamp, "household": home["doc_id"]})
+    base.pop("doc_id", None)
+    return {
+        **base, "answers": result.values, "status": "registered", "uuid": submission_id,
+        "receipt": base.get("receipt") or new_receipt(), "registered_by": scope.username,
+        "updated_at": stamp, "warnings": {k: [str(w) for w in v]
+                                          for k, v in result.warnings.items()},
+    }
+
+
+# -- expected roster ---------------------------------------------------------------
+def import_roster(store: Store, village: str, houses: list[dict[str, Any]]) -> dict[str, int]:
+    """Load a village's expected households and persons (status "expected").
+
+    Each house is the household's fields plus ``members``: a list of partial
+    form answers (at least name and id_number).  A person whose ID number is
+    already known anywhere is skipped, never duplicated.
+    """
+    id_numbers = [m["id_number"] for h in houses for m in h["members"]]
+    names = [Store.village(village)] + sorted({Store.index("idnum", n) for n in id_numbers})
+    skipped = 0
+    with store.transaction(*names) as shards:
+        shard = shards[Store.village(village)]
+        next_person = shard.next_id("persons")
+        persons, entries = [], []
+        seen: set[str] = set()
+        house_ids = shard.insert_many("households", [
+            {**{k: v for k, v in h.items() if k != "members"}, "source": "roster",
+             "created_at": now_iso()} for h in houses])
+        for house_id, house in zip(house_ids, houses, strict=True):
+            for answers in house["members"]:
+                number = answers["id_number"]
+                if number in seen or locate_id_number(store, number):
+                    skipped += 1
+                    continue
+                seen.add(number)
+                persons.append({"household": house_id, "status": "expected",
+                                "answers": answers, "created_at": now_iso()})
+                entries.append((number, next_person + len(persons) - 1))
+        by_bucket: dict[str, list[dict[str, Any]]] = {}
+        for number, doc_id in entries:
+            by_bucket.setdefault(Store.index("idnum", number), []).append(
+                {"key": number, "village": village, "doc_id": doc_id})
+        for name, bucket_entries in by_bucket.items():
+            shards[name].upsert_by_key("entries", bucket_entries)
+        shard.insert_documents("persons", {next_person + i: p for i, p in enumerate(persons)})
+        added = len(persons)
+    return {"households": len(houses), "persons": added, "skipped": skipped}
+
+
+# -- coverage -------------------------------------------------------------------------
+def village_coverage(store: Store, village: str) -> dict[str, Any]:
+    shard = store.read(Store.village(village))
+    persons = shard.all("persons")
+    registered = [p for p in persons if p["status"] == "registered"]
+    per_household = Counter(p["household"] for p in registered)
+    houses = shard.all("households")
+    reasons = Counter(p["answers"].get("not_enrolled_reason") for p in registered)
+    reasons.pop(None, None)
+    return {
+        "village": village,
+        "households": len(houses),
+        "households_visited": sum(1 for h in houses if per_household.get(h["doc_id"])),
+        "households_complete": sum(
+            1 for h in houses if per_household.get(h["doc_id"], 0) >= h.get("members_count", 1)
+        ),
+        "persons_expected": len(persons),
+        "persons_registered": len(registered),
+        "not_enrolled": dict(reasons),
+        "special_groups": sum(1 for p in registered if p["answers"].get("special_group")),
+    }
+
+
+def coverage(store: Store, grid: Grid, villages: Iterable[str]) -> list[dict[str, Any]]:
+    rows = []
+    for code in villages:
+        row = village_coverage(store, code)
+        unit = grid.get(code) or {"name": code}
+        township = grid.township_of(code) or {"name": ""}
+        rows.append({**row, "name": unit["name"], "township": township["name"]})
+    return rows
+
+
+def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = ("households", "households_visited", "households_complete",
+            "persons_expected", "persons_registered", "special_groups")
+    summed = {k: sum(r[k] for r in rows) for k in keys}
+    reasons: Counter = Counter()
+    for row in rows:
+        reasons.update(row["not_enrolled"])
+    return {**summed, "not_enrolled": dict(reasons)}

@@ -1,0 +1,60 @@
+"""Login sessions, CSRF and the security headers every response carries."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from . import state, users
+from .i18n import _
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = None  # sessions are server-side rows instead
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _csrf_failed)
+
+
+@login_manager.user_loader
+def _load_account(token: str):
+    return users.account_for_session(state.store(), token)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if request.path.startswith("/api/"):
+        return jsonify(error="unauthorized", message=_("请先登录。")), 401
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+def _csrf_failed(error: CSRFError):
+    message = _("页面已过期或来源不明，请刷新页面后重新提交。")
+    if request.path.startswith("/api/"):
+        return jsonify(error="csrf", message=message), 400
+    return render_template("error.html", title=_("无法提交"), message=message), 400
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.path.startswith(("/e/", "/s/", "/api/")):
+        response.headers["Cache-Control"] = "no-store"  # personal data stays off shared caches
+    return response

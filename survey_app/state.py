@@ -1,0 +1,55 @@
+"""Per-app state: the store, the grid and the form definitions, reached from requests.
+
+Like flaskr's ``db.py``: ``init_app`` wires it in; views call the helpers.
+Nothing here caches records between requests, so worker processes never
+serve each other stale data; only the grid is reused while its file is unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, abort, current_app
+from flask_login import current_user
+
+from . import formdef, grid
+from .registry import Scope
+from .storage import Store
+
+
+def init_app(app: Flask) -> None:
+    data = Path(app.config["DATA"] or app.instance_path)
+    data.mkdir(parents=True, exist_ok=True)
+    store = Store(data)
+    store.check()  # a corrupt shard stops start-up here, naming the file
+    app.extensions["canbao"] = {"store": store, "grid": (None, None)}
+
+
+def store() -> Store:
+    return current_app.extensions["canbao"]["store"]
+
+
+def current_grid() -> grid.Grid:
+    """The grid, re-read only when grid.json was replaced (any process may import one)."""
+    state = current_app.extensions["canbao"]
+    path = store().path(Store.GRID)
+    stamp = (path.stat().st_ino, path.stat().st_mtime_ns) if path.exists() else None
+    cached_stamp, cached = state["grid"]
+    if cached is None or cached_stamp != stamp:
+        cached = grid.load(store())
+        state["grid"] = (stamp, cached)
+    return cached
+
+
+def registration_form() -> formdef.FormDefinition:
+    return formdef.load(current_app.config["FORMS_DIR"], "registration")
+
+
+def household_form() -> formdef.FormDefinition:
+    return formdef.load(current_app.config["FORMS_DIR"], "household")
+
+
+def scope() -> Scope:
+    if not current_user.is_authenticated:
+        abort(401)
+    return Scope(frozenset(current_user.villages(current_grid())), current_user.username)
