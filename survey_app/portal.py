@@ -110,8 +110,7 @@ def _public_contacts(
     if not fallback:
         return contacts
     return tuple(
-        c if c.office_phone else PublicContact(c.role, c.name, fallback, fallback_of)
-        for c in contacts
+        c if c.office_phone else PublicContact(c.role, c.name, fallback, fallback_of) for c in contacts
     )
 
 
@@ -144,9 +143,7 @@ def public_directory(grid_units: Sequence[Mapping[str, Any]]) -> Directory:
         )
         return PublicUnit(str(unit["code"]), unit["level"], unit["name"], contacts, kids)
 
-    directory = Directory(
-        tuple(build(r, 0, "", "") for r in sorted(roots, key=lambda u: str(u["code"])))
-    )
+    directory = Directory(tuple(build(r, 0, "", "") for r in sorted(roots, key=lambda u: str(u["code"]))))
     placed = len(directory.districts) + sum(1 + len(t.villages) for t in directory.townships)
     if placed != len(grid_units):
         raise PortalError("网格编码有重复，或有网格没有挂到区县下面")
@@ -289,9 +286,7 @@ class NoticeView:
 
 def _notice_slug(notice: Mapping[str, Any]) -> str:
     # Stable across rebuilds (same notice, same address) and ASCII only.
-    key = "|".join(
-        str(notice[k]) for k in ("kind", "township_name", "village_name", "published", "title")
-    )
+    key = "|".join(str(notice[k]) for k in ("kind", "township_name", "village_name", "published", "title"))
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
     return f"{notice['published']:%Y%m%d}-{notice['kind']}-{digest}"
 
