@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pelicanconf import *  # noqa: E402,F401,F403
 
-# Only used for the canonical link;
-# page links stay relative so the portal can live under any prefix.
+# Only the canonical link uses it: page links stay relative so the portal
+# works under any prefix (the demo server mounts it at /portal/).
 CANBAO_SITE_URL = os.environ.get("CANBAO_PORTAL_URL", "").rstrip("/")
 DELETE_OUTPUT_DIRECTORY = True

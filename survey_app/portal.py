@@ -10,8 +10,10 @@ template, so no theme change can leak them.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import hashlib
+import io
 import logging
 import re
 import shutil
@@ -334,10 +336,14 @@ def _run_pelican(settings_file: Path, override: dict[str, Any]) -> None:
     counter = _ErrorCounter()
     pelican_log = logging.getLogger("pelican")
     pelican_log.addHandler(counter)
+    summary = io.StringIO()
     try:
-        Pelican(read_settings(str(settings_file), override=override)).run()
+        # Pelican prints its "Done: ..." line; a library call should stay quiet.
+        with contextlib.redirect_stdout(summary):
+            Pelican(read_settings(str(settings_file), override=override)).run()
     finally:
         pelican_log.removeHandler(counter)
+    log.info("%s", " ".join(summary.getvalue().split()))
     if counter.messages:
         raise PortalError("门户生成出错：" + "；".join(counter.messages))
 
