@@ -419,9 +419,13 @@ def test_search_index_is_json_with_every_page_title(site):
         assert meta["title"] in titles
     assert {"征缴日历", "临城街道 网格员联系表", "临山村2026年度缴费名单公示"} <= titles
     for entry in entries:
-        assert (site / entry["url"]).is_file(), entry["url"]
+        path, fragment = local_target(site / "search.html", entry["url"])
+        assert path.is_file(), entry["url"]
+        assert not fragment or fragment in parse(path).ids, entry["url"]
         assert entry["text"].strip(), entry["title"]
-    assert any("北庄村" in e["text"] for e in entries)
+    township = next(e for e in entries if "北庄村" in e["text"])
+    assert township["url"] == "contacts/370403002.html"
+    assert "周兰" in township["text"]
     search_page = parse(site / "search.html")
     assert "theme/js/search.js" in " ".join(search_page.assets)
 

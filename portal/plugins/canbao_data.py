@@ -49,6 +49,10 @@ def _entry(title: str, url: str, *texts: str) -> dict[str, str]:
     return {"title": title, "url": url, "text": " ".join(t for t in texts if t)}
 
 
+def _people(unit) -> list[str]:
+    return [unit.name, *(f"{c.role}{c.name}" for c in unit.contacts)]
+
+
 class CanbaoPages(Generator):
     """Calendar, contact directory, notices and the search index."""
 
@@ -102,11 +106,10 @@ class CanbaoPages(Generator):
         entries = []
         for township in directory.townships:
             self._render(writer, township.page, "township", township=township)
-            names = [
-                f"{unit.name} " + " ".join(f"{c.role}{c.name}" for c in unit.contacts)
-                for unit in (township, *township.villages)
-            ]
-            entries.append(_entry(f"{township.name} 网格员联系表", township.page, *names))
+            # One entry per township, not per village: at 1,000 villages a
+            # per-village index would more than double search.json.
+            people = [p for unit in (township, *township.villages) for p in _people(unit)]
+            entries.append(_entry(f"{township.name} 网格员联系表", township.page, *people))
         return entries
 
     def _notices(self, writer, notices) -> list[dict[str, str]]:
