@@ -173,3 +173,7 @@ def _build_portal(output: Path) -> Path:
     units = list(_grid().units.values())
     return build_portal(output, grid_units=units,
                         campaign_file=Path(current_app.config["CAMPAIGN_FILE"]))
+
+
+if __name__ == "__main__":
+    main()

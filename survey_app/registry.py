@@ -142,10 +142,10 @@ def locate_id_number(store: Store, id_number: str) -> tuple[str, int] | None:
     entry = store.read(Store.index("idnum", id_number)).find_one("entries", key=id_number)
     if entry is None:
         return None
-    record = store.read(Store.village(entry["village"])).get("persons", entry["doc_id"])
+    record = store.read(Store.village(entry["village"])).get("persons", entry["person"])
     if record is None or record.get("answers", {}).get("id_number") != id_number:
         return None  # a reservation whose village write never happened
-    return entry["village"], entry["doc_id"]
+    return entry["village"], entry["person"]
 
 
 # -- households -----------------------------------------------------------------
@@ -222,10 +222,10 @@ def _replay(store: Store, scope: Scope, submission_id: str, digest: str) -> Subm
     entry = store.read(Store.index("uuid", submission_id)).find_one("entries", key=submission_id)
     if entry is None:
         return None
-    record = store.read(Store.village(entry["village"])).get("persons", entry["doc_id"])
+    record = store.read(Store.village(entry["village"])).get("persons", entry["person"])
     if record is None or record.get("uuid") != submission_id:
         return None  # reserved but never written: treat as new
-    ref = make_ref(entry["village"], entry["doc_id"])
+    ref = make_ref(entry["village"], entry["person"])
     if entry["digest"] != digest:
         raise Conflict(ref if entry["village"] in scope.villages else None)
     scope.require(entry["village"])
@@ -254,9 +254,9 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
         # Index entries first: a crash before the village write leaves only a
         # reservation that lookups verify and ignore, never a person without index.
         shards[Store.index("idnum", id_number)].upsert(
-            "entries", {"key": id_number, "village": village, "doc_id": doc_id}, key=id_number)
+            "entries", {"key": id_number, "village": village, "person": doc_id}, key=id_number)
         shards[Store.index("uuid", submission_id)].upsert(
-            "entries", {"key": submission_id, "village": village, "doc_id": doc_id,
+            "entries", {"key": submission_id, "village": village, "person": doc_id,
                         "digest": digest}, key=submission_id)
         if current:
             shard.replace("persons", doc_id, record)
@@ -315,7 +315,7 @@ def import_roster(store: Store, village: str, houses: list[dict[str, Any]]) -> d
         by_bucket: dict[str, list[dict[str, Any]]] = {}
         for number, doc_id in entries:
             by_bucket.setdefault(Store.index("idnum", number), []).append(
-                {"key": number, "village": village, "doc_id": doc_id})
+                {"key": number, "village": village, "person": doc_id})
         for name, bucket_entries in by_bucket.items():
             shards[name].upsert_by_key("entries", bucket_entries)
         shard.insert_documents("persons", {next_person + i: p for i, p in enumerate(persons)})

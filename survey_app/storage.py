@@ -200,6 +200,7 @@ def _equals_query(equals: dict[str, Any]):
 
 
 def _plain(doc: Document) -> dict[str, Any]:
+    # "doc_id" is reserved for TinyDB's own id; records never store a field of that name.
     record = dict(doc)
     record["doc_id"] = doc.doc_id
     return record
@@ -259,7 +260,8 @@ class Store:
             return []
         return sorted(
             p for p in self.root.rglob("*.json")
-            if "locks" not in p.parts and "backups" not in p.parts and not p.name.startswith(".")
+            if not {"locks", "backups"} & set(p.relative_to(self.root).parts)
+            and not p.name.startswith(".")
         )
 
     def check(self) -> int:

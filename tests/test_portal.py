@@ -467,3 +467,13 @@ def test_rebuild_replaces_its_own_output_but_not_a_foreign_folder(tmp_path, noti
         build(foreign)
     assert (foreign / "keep.txt").read_text(encoding="utf-8") == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "someone-elses"]
+
+
+def test_a_page_pelican_cannot_read_fails_the_build(tmp_path):
+    # Pelican only logs a page it skips; a guide silently missing is worse.
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    (content / "pages" / "broken.md").write_text("Slug: broken\n\n没有标题。\n", encoding="utf-8")
+    with pytest.raises(PortalError, match="broken.md"):
+        build(tmp_path / "out", settings_override={"PATH": str(content)})
+    assert not (tmp_path / "out").exists()

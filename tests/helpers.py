@@ -1,0 +1,33 @@
+"""Answers and payloads shared by the web and API tests."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+from stdnum.cn import ric
+
+_sequence = itertools.count(100)
+
+
+def new_id_number(year: int = 1988, county: str = "370403", male: bool = True) -> str:
+    sequence = next(_sequence) * 2 % 1000 + (1 if male else 0)
+    body = f"{county}{year}0315{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def answers(**overrides) -> dict:
+    base = {
+        "name": "王秀英", "id_number": new_id_number(), "sex": "male", "ethnicity": "01",
+        "phone": "13912345678", "relationship": "child", "hukou_type": "local_rural",
+        "hukou_address": "临山村2组8号", "residence": "临山村2组8号", "person_category": "general",
+        "resident_pension": "enrolled", "resident_medical": "enrolled",
+        "employee_pension": "not_enrolled", "employee_medical": "not_enrolled",
+        "pension_tier": "300", "payment_channel": "alipay",
+    }
+    base.update(overrides)
+    return base
+
+
+def submission(household: str, **overrides) -> dict:
+    return {"uuid": str(uuid.uuid4()), "household": household, **answers(**overrides)}

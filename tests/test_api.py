@@ -1,0 +1,177 @@
+"""POST /api/v1/submissions: receipts, idempotency on uuid, duplicates, CSRF, scope."""
+
+from __future__ import annotations
+
+import yaml
+from conftest import VILLAGE_A, VILLAGE_B, first_household
+from helpers import answers, new_id_number, submission
+
+from survey_app.storage import Store
+
+
+def post(client, token, body):
+    return client.post("/api/v1/submissions", json=body, headers={"X-CSRFToken": token})
+
+
+def registered_count(store, village):
+    return sum(1 for p in store.read(Store.village(village)).all("persons")
+               if p["status"] == "registered")
+
+
+def test_submission_creates_person_with_receipt(auth, client, store):
+    auth.login("e001001")
+    house = first_household(store, VILLAGE_A)
+    response = post(client, auth.api_token(), submission(house["ref"]))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["id"].startswith(VILLAGE_A + ".")
+    assert len(body["receipt"]) == 9 and body["receipt"][4] == "-"
+    person = client.get(f"/api/v1/persons/{body['id']}").get_json()
+    assert person["status"] == "registered" and person["answers"]["birth_date"] == "1988-03-15"
+
+
+def test_same_uuid_same_content_returns_same_record(auth, client, store):
+    auth.login("e001001")
+    token = auth.api_token()
+    body = submission(first_household(store, VILLAGE_A)["ref"])
+    first = post(client, token, body)
+    count = registered_count(store, VILLAGE_A)
+    again = post(client, token, body)
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.get_json()["receipt"] == first.get_json()["receipt"]
+    assert registered_count(store, VILLAGE_A) == count
+
+
+def test_same_uuid_different_content_is_409_and_changes_nothing(auth, client, store):
+    auth.login("e001001")
+    token = auth.api_token()
+    body = submission(first_household(store, VILLAGE_A)["ref"])
+    created = post(client, token, body).get_json()
+    before = (store.path(Store.village(VILLAGE_A))).read_bytes()
+    changed = post(client, token, {**body, "name": "王秀兰"})
+    assert changed.status_code == 409
+    assert changed.get_json()["error"] == "uuid_conflict"
+    assert store.path(Store.village(VILLAGE_A)).read_bytes() == before
+    assert client.get(f"/api/v1/persons/{created['id']}").get_json()["answers"]["name"] == "王秀英"
+
+
+def test_invalid_form_is_422_with_chinese_messages_and_saves_nothing(auth, client, store):
+    auth.login("e001001")
+    count = registered_count(store, VILLAGE_A)
+    bad = submission(first_household(store, VILLAGE_A)["ref"], phone="12345", id_number="123")
+    response = post(client, auth.api_token(), bad)
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert "手机" in errors["phone"] and "18位" in errors["id_number"]
+    assert registered_count(store, VILLAGE_A) == count
+
+
+def test_unknown_fields_and_non_json_bodies_are_refused(auth, client, store):
+    auth.login("e001001")
+    token = auth.api_token()
+    body = {**submission(first_household(store, VILLAGE_A)["ref"]), "salary": "1"}
+    assert post(client, token, body).get_json()["errors"] == {"salary": "未知字段。"}
+    raw = client.post("/api/v1/submissions", data="[1,2]", content_type="application/json",
+                      headers={"X-CSRFToken": token})
+    assert raw.status_code == 422
+
+
+def test_missing_uuid_is_refused(auth, client, store):
+    auth.login("e001001")
+    body = submission(first_household(store, VILLAGE_A)["ref"])
+    del body["uuid"]
+    response = post(client, auth.api_token(), body)
+    assert response.status_code == 422 and "uuid" in response.get_json()["errors"]
+
+
+def test_duplicate_id_in_own_area_points_to_existing_record(auth, client, store):
+    auth.login("e001001")
+    token = auth.api_token()
+    house = first_household(store, VILLAGE_A)["ref"]
+    number = new_id_number()
+    first = post(client, token, submission(house, id_number=number)).get_json()
+    second = post(client, token, submission(house, id_number=number))
+    assert second.status_code == 409
+    assert second.get_json()["existing"] == first["id"]
+    assert registered_count(store, VILLAGE_A) == 1
+
+
+def test_duplicate_id_elsewhere_names_only_the_village(auth, client, store, app):
+    auth.login("e002001")
+    number = new_id_number()
+    post(client, auth.api_token(), submission(first_household(store, VILLAGE_B)["ref"],
+                                              id_number=number))
+    other = app.test_client()
+    from conftest import Auth
+    other_auth = Auth(other)
+    other_auth.login("e001001")
+    response = post(other, other_auth.api_token(),
+                    submission(first_household(store, VILLAGE_A)["ref"], id_number=number))
+    assert response.status_code == 409
+    body = response.get_json()
+    assert "常庄社区" in body["message"] and "existing" not in body
+    assert VILLAGE_B not in response.get_data(as_text=True)
+
+
+def test_roster_person_id_opens_that_record_instead_of_a_second(auth, client, store):
+    auth.login("e001001")
+    roster = store.read(Store.village(VILLAGE_A)).all("persons")[0]
+    house = f"{VILLAGE_A}.{roster['household']}"
+    response = post(client, auth.api_token(), submission(house, id_number=roster["answers"]["id_number"]))
+    assert response.status_code == 409
+    assert response.get_json()["existing"] == f"{VILLAGE_A}.{roster['doc_id']}"
+
+
+def test_completing_a_roster_person_keeps_one_record(auth, client, store):
+    auth.login("e001001")
+    roster = store.read(Store.village(VILLAGE_A)).all("persons")[0]
+    house = f"{VILLAGE_A}.{roster['household']}"
+    ref = f"{VILLAGE_A}.{roster['doc_id']}"
+    body = {**submission(house, id_number=roster["answers"]["id_number"],
+                         sex=roster["answers"]["sex"]), "person": ref}
+    response = post(client, auth.api_token(), body)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["id"] == ref
+    assert len(store.read(Store.village(VILLAGE_A)).all("persons")) == \
+        len(store.read(Store.village(VILLAGE_A)).all("persons"))
+    assert client.get(f"/api/v1/persons/{ref}").get_json()["status"] == "registered"
+
+
+def test_post_without_csrf_token_is_rejected(auth, client, store):
+    auth.login("e001001")
+    count = registered_count(store, VILLAGE_A)
+    response = client.post("/api/v1/submissions",
+                           json=submission(first_household(store, VILLAGE_A)["ref"]))
+    assert response.status_code == 400 and response.get_json()["error"] == "csrf"
+    assert registered_count(store, VILLAGE_A) == count
+
+
+def test_api_requires_login(client):
+    assert client.get("/api/v1/session").status_code == 401
+    assert client.post("/api/v1/submissions", json={}).status_code in (400, 401)
+
+
+def test_households_can_be_added_through_the_api(auth, client):
+    auth.login("e001001")
+    response = client.post(f"/api/v1/villages/{VILLAGE_A}/households",
+                           json={"head_name": "李建国", "address": "临山村5组1号", "members_count": 3},
+                           headers={"X-CSRFToken": auth.api_token()})
+    assert response.status_code == 201
+    listed = client.get(f"/api/v1/villages/{VILLAGE_A}/households").get_json()["households"]
+    assert any(h["id"] == response.get_json()["id"] for h in listed)
+
+
+def test_openapi_document_describes_submissions(client):
+    spec = yaml.safe_load(client.get("/api/v1/openapi.yaml").get_data(as_text=True))
+    assert spec["openapi"].startswith("3.")
+    responses = spec["paths"]["/submissions"]["post"]["responses"]
+    assert {"201", "200", "409", "422", "404"} <= set(responses)
+
+
+def test_form_definition_served_as_json(auth, client):
+    auth.login("e001001")
+    definition = client.get("/api/v1/forms/registration").get_json()
+    names = [f["name"] for s in definition["sections"] for f in s["fields"]]
+    assert {"name", "id_number", "phone"} <= set(names)
+    assert answers().keys() <= set(names)
