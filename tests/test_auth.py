@@ -1,0 +1,62 @@
+"""Login, logout, session rotation and the failed-login throttle."""
+
+from __future__ import annotations
+
+from conftest import csrf_from
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(auth):
+    unknown = auth.login("nobody", "whatever-123")
+    wrong = auth.login("e001001", "wrong-password")
+    assert unknown.status_code == wrong.status_code == 401
+    assert "用户名或密码不正确" in unknown.get_data(as_text=True)
+    assert unknown.get_data(as_text=True).replace("nobody", "") == \
+        wrong.get_data(as_text=True).replace("e001001", "")
+
+
+def test_repeated_failures_are_throttled_even_with_the_right_password(auth, app):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        auth.login("e001001", "wrong-password")
+    blocked = auth.login("e001001")
+    assert blocked.status_code == 429
+    assert "次数过多" in blocked.get_data(as_text=True)
+
+
+def test_unknown_users_are_throttled_too(auth, app):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        auth.login("ghost", "wrong-password")
+    assert auth.login("ghost", "wrong-password").status_code == 429
+
+
+def test_session_cookie_changes_at_login(client, auth):
+    client.get("/login")
+    before = client.get_cookie("session").value
+    auth.login("e001001")
+    assert client.get_cookie("session").value != before
+
+
+def test_logout_invalidates_the_session_even_if_the_cookie_is_replayed(app, client, auth):
+    auth.login("e001001")
+    stolen = client.get_cookie("session").value
+    assert client.get("/e/").status_code == 200
+    auth.logout()
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    assert replay.get("/e/").status_code == 302  # back to the login page
+
+
+def test_pages_need_login(client):
+    response = client.get("/e/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_login_never_redirects_off_site(client):
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login?next=https://evil.example/", data={
+        "username": "e001001", "password": "canbao-demo", "csrf_token": csrf_from(page)})
+    assert response.headers["Location"] == "/"
+
+
+def test_login_form_without_csrf_is_refused(client):
+    response = client.post("/login", data={"username": "e001001", "password": "canbao-demo"})
+    assert response.status_code == 400

@@ -1,0 +1,90 @@
+"""Grid import from YAML and CSV: the three levels, contacts, and clear error lists."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey_app import grid
+from survey_app.storage import Store
+
+YAML_GRID = """
+district:
+  code: "610802"
+  name: 榆阳区
+  contacts:
+    - {role: 网格长, name: 李明, phone: "13900001111", office_phone: "0912-3456789"}
+  townships:
+    - code: "610802101"
+      name: 鱼河镇
+      contacts:
+        - {role: 网格员, name: 高峰, phone: "13900002222"}
+      villages:
+        - code: "610802101001"
+          name: 鱼河村
+          contacts:
+            - {role: 网格长, name: 刘红, phone: "13900003333", office_phone: "0912-3000001"}
+            - {role: 网格员, name: 张伟, phone: "13900004444"}
+"""
+
+CSV_GRID = """层级,代码,名称,上级代码,角色,姓名,手机,办公电话
+区县,610802,榆阳区,,网格长,李明,13900001111,0912-3456789
+乡镇,610802101,鱼河镇,610802,网格员,高峰,13900002222,
+村,610802101001,鱼河村,610802101,网格长,刘红,13900003333,0912-3000001
+村,610802101001,鱼河村,610802101,网格员,张伟,13900004444,
+"""
+
+
+@pytest.mark.parametrize("name, text", [("grid.yaml", YAML_GRID), ("grid.csv", CSV_GRID)])
+def test_both_formats_give_the_same_grid(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    store = Store(tmp_path / "data")
+    assert grid.import_file(store, path) == 3
+    loaded = grid.load(store)
+    assert loaded.villages_under("610802") == ["610802101001"]
+    village = loaded.get("610802101001")
+    assert [c["name"] for c in village["contacts"]] == ["刘红", "张伟"]
+    assert loaded.path_names("610802101001") == ["榆阳区", "鱼河镇", "鱼河村"]
+
+
+def test_csv_with_bom_from_excel_is_read(tmp_path):
+    path = tmp_path / "grid.csv"
+    path.write_bytes("\ufeff".encode() + CSV_GRID.encode("utf-8"))
+    assert len(grid.parse_file(path)) == 3
+
+
+def test_every_problem_is_listed_and_nothing_changes(tmp_path):
+    store = Store(tmp_path / "data")
+    good = tmp_path / "good.yaml"
+    good.write_text(YAML_GRID, encoding="utf-8")
+    grid.import_file(store, good)
+    before = store.path(Store.GRID).read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("层级,代码,名称,上级代码,角色,姓名,手机,办公电话\n"
+                   "区县,6108,榆阳区,,网格长,李明,1390000,\n"
+                   "村,610802101009,,610802999,队长,王五,,12345\n", encoding="utf-8")
+    with pytest.raises(grid.GridError) as err:
+        grid.import_file(store, bad)
+    problems = "\n".join(err.value.problems)
+    for expected in ("代码应为6位", "手机号码应为11位", "缺少名称", "上级代码 610802999 不存在",
+                     "角色应为", "办公电话应带区号"):
+        assert expected in problems
+    assert store.path(Store.GRID).read_bytes() == before
+
+
+def test_reimport_updates_units_without_dropping_others(tmp_path):
+    store = Store(tmp_path / "data")
+    path = tmp_path / "grid.yaml"
+    path.write_text(YAML_GRID, encoding="utf-8")
+    grid.import_file(store, path)
+    path.write_text(YAML_GRID.replace("鱼河村", "鱼河社区"), encoding="utf-8")
+    grid.import_file(store, path)
+    assert grid.load(store).get("610802101001")["name"] == "鱼河社区"
+    assert len(grid.load(store).units) == 3
+
+
+def test_missing_columns_are_named(tmp_path):
+    path = tmp_path / "grid.csv"
+    path.write_text("代码,名称\n610802,榆阳区\n", encoding="utf-8")
+    with pytest.raises(grid.GridError, match="层级"):
+        grid.parse_file(path)

@@ -1,0 +1,71 @@
+"""What a phone on a poor signal gets: light pages, own assets, right keyboards, safe headers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import VILLAGE_A, first_household
+
+import survey_app
+
+PAGE_BUDGET = 50 * 1024
+
+
+def assets_of(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+
+
+def test_registration_page_with_css_and_js_is_within_budget(auth, client, store):
+    auth.login("e001001")
+    page = client.get(f"/e/h/{first_household(store, VILLAGE_A)['ref']}/register")
+    html = page.get_data(as_text=True)
+    total = len(page.get_data()) + sum(len(client.get(a).get_data()) for a in assets_of(html))
+    assert assets_of(html), "expected the page to load its stylesheet and script"
+    assert total <= PAGE_BUDGET, f"{total} bytes"
+
+
+def test_id_and_phone_fields_bring_up_numeric_keyboards(auth, client, store):
+    auth.login("e001001")
+    html = client.get(f"/e/h/{first_household(store, VILLAGE_A)['ref']}/register").get_data(as_text=True)
+    assert re.search(r'<input id="in-id_number"[^>]*inputmode="numeric"', html)
+    assert re.search(r'<input id="in-phone"[^>]*type="tel"[^>]*inputmode="tel"', html)
+    assert "<label for=\"in-name\">姓名" in html
+    assert "<label for=\"in-id_number\">公民身份号码" in html
+    assert "<label for=\"in-phone\">联系电话" in html
+
+
+@pytest.mark.parametrize("path", ["/login", "/e/", "/api/v1/session", "/nowhere"])
+def test_security_headers_on_every_response(auth, client, path):
+    auth.login("e001001")
+    headers = client.get(path).headers
+    csp = headers["Content-Security-Policy"]
+    assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_no_external_assets_or_inline_scripts_in_templates():
+    root = Path(survey_app.__file__).parent
+    served = [p for p in (root / "templates").rglob("*.html") if "documents" not in p.parts]
+    for path in served + list((root / "static").rglob("*.*")):  # documents/ are PDF-only
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        assert not re.search(r"(src|href)=\"(https?:)?//", text), path
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path
+        assert "style=\"" not in text, path
+
+
+def test_pages_are_chinese_first(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html and "登录" in html
+
+
+def test_english_catalogue_switches_the_interface(auth, client):
+    auth.login("e001001")
+    page = client.get("/e/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/lang/en", data={"csrf_token": token, "next": "/e/"})
+    english = client.get("/e/").get_data(as_text=True)
+    assert '<html lang="en">' in english
+    assert "Log out" in english
