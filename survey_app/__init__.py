@@ -19,7 +19,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(settings.from_environment())
     if test_config:
         app.config.from_mapping(test_config)
-    app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     app.config.update(

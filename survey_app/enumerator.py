@@ -85,8 +85,8 @@ def register(ref: str):
         abort(404)
     definition = state.registration_form()
     if request.method == "GET":
-        values = dict(existing["answers"]) if existing else {"hukou_address": home["address"],
-                                                             "residence": home["address"]}
+        address_defaults = {"hukou_address": home["address"], "residence": home["address"]}
+        values = {**address_defaults, **(existing["answers"] if existing else {})}
         return _render_form(home, existing, values, {}, {}, str(uuid.uuid4()))
     payload = {**request.form.to_dict(), "household": ref, "person": person_ref}
     payload.pop("csrf_token", None)

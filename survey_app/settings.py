@@ -21,6 +21,7 @@ class Setting(NamedTuple):
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATA", None, "Data directory; defaults to the instance folder. Env: CANBAO_DATA."),
+    Setting("SECRET_KEY", "", "Signs sessions; empty: generated once into the instance folder."),
     Setting("FORMS_DIR", str(PROJECT_ROOT / "forms"), "Folder of form definitions (TOML)."),
     Setting(
         "CAMPAIGN_FILE",
