@@ -14,7 +14,7 @@ import json
 import secrets
 import uuid as uuidlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,12 +137,19 @@ def person(store: Store, scope: Scope, ref: str) -> dict[str, Any]:
     return _with_ref(village, record)
 
 
-def locate_id_number(store: Store, id_number: str) -> tuple[str, int] | None:
+def _reader(store: Store, shards: Mapping[str, Shard] | None) -> Callable[[str], Shard]:
+    """Shards already open in a transaction are reused, so a file is parsed once."""
+    return lambda name: (shards or {}).get(name) or store.read(name)
+
+
+def locate_id_number(store: Store, id_number: str,
+                     shards: Mapping[str, Shard] | None = None) -> tuple[str, int] | None:
     """Where a person with this ID lives, checked against the village file itself."""
-    entry = store.read(Store.index("idnum", id_number)).find_one("entries", key=id_number)
+    read = _reader(store, shards)
+    entry = read(Store.index("idnum", id_number)).find_one("entries", key=id_number)
     if entry is None:
         return None
-    record = store.read(Store.village(entry["village"])).get("persons", entry["person"])
+    record = read(Store.village(entry["village"])).get("persons", entry["person"])
     if record is None or record.get("answers", {}).get("id_number") != id_number:
         return None  # a reservation whose village write never happened
     return entry["village"], entry["person"]
@@ -218,11 +225,13 @@ def _target_person(store: Store, scope: Scope, home: dict[str, Any],
     return found
 
 
-def _replay(store: Store, scope: Scope, submission_id: str, digest: str) -> Submitted | None:
-    entry = store.read(Store.index("uuid", submission_id)).find_one("entries", key=submission_id)
+def _replay(store: Store, scope: Scope, submission_id: str, digest: str,
+            shards: Mapping[str, Shard] | None = None) -> Submitted | None:
+    read = _reader(store, shards)
+    entry = read(Store.index("uuid", submission_id)).find_one("entries", key=submission_id)
     if entry is None:
         return None
-    record = store.read(Store.village(entry["village"])).get("persons", entry["person"])
+    record = read(Store.village(entry["village"])).get("persons", entry["person"])
     if record is None or record.get("uuid") != submission_id:
         return None  # reserved but never written: treat as new
     ref = make_ref(entry["village"], entry["person"])
@@ -241,10 +250,10 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
              Store.index("idnum", id_number)] + ([Store.index("idnum", old_id)] if old_id else [])
     with store.transaction(*names) as shards:
         shard = shards[Store.village(village)]
-        replay = _replay(store, scope, submission_id, digest)  # a racing twin may have won
+        replay = _replay(store, scope, submission_id, digest, shards)  # a racing twin may have won
         if replay:
             return replay
-        existing = locate_id_number(store, id_number)
+        existing = locate_id_number(store, id_number, shards)
         if existing and (target is None or existing != (village, target["doc_id"])):
             ref = make_ref(*existing)
             raise Duplicate(ref, existing[0], existing[0] in scope.villages)
@@ -305,7 +314,7 @@ def import_roster(store: Store, village: str, houses: list[dict[str, Any]]) -> d
         for house_id, house in zip(house_ids, houses, strict=True):
             for answers in house["members"]:
                 number = answers["id_number"]
-                if number in seen or locate_id_number(store, number):
+                if number in seen or locate_id_number(store, number, shards):
                     skipped += 1
                     continue
                 seen.add(number)

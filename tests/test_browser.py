@@ -34,7 +34,8 @@ def no_horizontal_scroll(page) -> bool:
 
 def small_tap_targets(page) -> list[str]:
     return page.evaluate("""() => [...document.querySelectorAll(
-        'a.btn, button, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), select, label.choice, .list a')]
+        'a.btn, button, select, label.choice, .list a, ' +
+        'input:not([type=hidden]):not([type=radio]):not([type=checkbox])')]
         .filter(e => e.offsetParent !== null)
         .filter(e => { const r = e.getBoundingClientRect(); return r.height < 44 || r.width < 44; })
         .map(e => e.outerHTML.slice(0, 80))""")
