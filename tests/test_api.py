@@ -175,3 +175,29 @@ def test_form_definition_served_as_json(auth, client):
     names = [f["name"] for s in definition["sections"] for f in s["fields"]]
     assert {"name", "id_number", "phone"} <= set(names)
     assert answers().keys() <= set(names)
+
+
+def test_legacy_15_digit_number_is_upgraded_only_with_confirmation(auth, client, store):
+    auth.login("e001001")
+    token = auth.api_token()
+    house = first_household(store, VILLAGE_A)["ref"]
+    legacy = "370403780612151"  # born 1978-06-12, sequence 151 (odd: male)
+    refused = post(client, token, submission(house, id_number=legacy))
+    assert refused.status_code == 422
+    assert "15位" in refused.get_json()["errors"]["id_number"]
+    saved = post(client, token, submission(house, id_number=legacy, confirm_id_upgrade=True))
+    assert saved.status_code == 201, saved.get_json()
+    person = client.get(f"/api/v1/persons/{saved.get_json()['id']}").get_json()
+    assert person["answers"]["id_number"].startswith("370403197806121")
+    assert len(person["answers"]["id_number"]) == 18
+    assert "confirm_id_upgrade" not in person["answers"]
+
+
+def test_audit_entries_never_hold_an_id_or_phone_number(auth, client, store):
+    import re
+    auth.login("e001001")
+    post(client, auth.api_token(), submission(first_household(store, VILLAGE_A)["ref"]))
+    audit = store.read(Store.village(VILLAGE_A)).all("audit")
+    assert audit and audit[-1]["action"] == "register_person"
+    text = repr(audit)
+    assert not re.search(r"\d{17}[\dXx]|1[3-9]\d{9}", text)
