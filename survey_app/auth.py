@@ -42,8 +42,8 @@ def login():
         flash(_("登录失败次数过多，请%(m)d分钟后再试。", m=minutes), "error")
         return render_template("auth/login.html", username=username), 429
     account = users.authenticate(
-        store, username, password, keys=keys, max_failures=cfg["LOGIN_MAX_FAILURES"],
-        window=cfg["LOGIN_WINDOW_SECONDS"], hours=cfg["SESSION_HOURS"])
+        store, username, password, keys=keys, window=cfg["LOGIN_WINDOW_SECONDS"],
+        hours=cfg["SESSION_HOURS"])
     if account is None:
         flash(_("用户名或密码不正确。"), "error")
         return render_template("auth/login.html", username=username), 401

@@ -107,13 +107,17 @@ def households(store: Store, scope: Scope, village: str) -> list[dict[str, Any]]
     ]
 
 
-def household(store: Store, scope: Scope, ref: str) -> dict[str, Any]:
+def _record(store: Store, scope: Scope, table: str, ref: Any) -> dict[str, Any]:
     village, doc_id = parse_ref(ref)
     scope.require(village)
-    record = store.read(Store.village(village)).get("households", doc_id)
+    record = store.read(Store.village(village)).get(table, doc_id)
     if record is None:
         raise NotFound(ref)
     return _with_ref(village, record)
+
+
+def household(store: Store, scope: Scope, ref: str) -> dict[str, Any]:
+    return _record(store, scope, "households", ref)
 
 
 def members(store: Store, scope: Scope, household_ref: str) -> list[dict[str, Any]]:
@@ -129,12 +133,7 @@ def persons_in(store: Store, scope: Scope, village: str) -> list[dict[str, Any]]
 
 
 def person(store: Store, scope: Scope, ref: str) -> dict[str, Any]:
-    village, doc_id = parse_ref(ref)
-    scope.require(village)
-    record = store.read(Store.village(village)).get("persons", doc_id)
-    if record is None:
-        raise NotFound(ref)
-    return _with_ref(village, record)
+    return _record(store, scope, "persons", ref)
 
 
 def _reader(store: Store, shards: Mapping[str, Shard] | None) -> Callable[[str], Shard]:

@@ -111,7 +111,7 @@ def failed_recently(store: Store, keys: list[str], window: int, now: float) -> i
 
 
 def authenticate(store: Store, username: str, password: str, *, keys: list[str],
-                 max_failures: int, window: int, hours: int) -> Account | None:
+                 window: int, hours: int) -> Account | None:
     """A new session for good credentials; None otherwise (and the failure counted).
 
     Unknown users and wrong passwords are indistinguishable to the caller, and
