@@ -79,9 +79,15 @@ def list_households(village: str):
 @login_required
 def create_household(village: str):
     body = _json_body()
-    ref = registry.add_household(state.store(), state.scope(), state.household_form(),
-                                 village, body)
-    return jsonify(id=ref), 201, {"Location": url_for(".get_household", ref=ref)}
+    _refuse_unknown_fields(body, state.household_form())
+    try:
+        ref, created = registry.add_household(state.store(), state.scope(),
+                                              state.household_form(), village, body)
+    except Conflict as conflict:
+        return _error(409, "uuid_conflict", _("该 uuid 已用于内容不同的提交，未作任何修改。"),
+                      existing=conflict.ref)
+    return jsonify(id=ref, replayed=not created), 201 if created else 200, \
+        {"Location": url_for(".get_household", ref=ref)}
 
 
 @bp.route("/households/<ref>")
@@ -103,10 +109,7 @@ def get_person(ref: str):
 @login_required
 def submit():
     body = _json_body()
-    unknown = set(body) - state.registration_form().field_names - registry.ENVELOPE
-    if unknown:
-        return _error(422, "invalid", _("表单有错误，未保存。"),
-                      errors={k: _("未知字段。") for k in sorted(unknown)}, warnings={})
+    _refuse_unknown_fields(body, state.registration_form())
     try:
         saved = registry.submit(state.store(), state.scope(), state.registration_form(), body)
     except Duplicate as dup:
@@ -128,6 +131,12 @@ def _json_body() -> dict:
     if not isinstance(body, dict):
         raise Invalid(formdef.Result(errors={"body": _("请求体应为 JSON 对象。")}))
     return body
+
+
+def _refuse_unknown_fields(body: dict, definition: formdef.FormDefinition) -> None:
+    unknown = set(body) - definition.field_names - registry.ENVELOPE
+    if unknown:
+        raise Invalid(formdef.Result(errors={k: _("未知字段。") for k in sorted(unknown)}))
 
 
 def _household_json(home: dict) -> dict:

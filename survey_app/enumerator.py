@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from . import registry, state
+from . import registry, state, tokens
 from .i18n import _
 from .registry import Duplicate, Invalid
 
@@ -46,16 +46,23 @@ def new_household(village: str):
     definition = state.household_form()
     errors = {}
     if request.method == "POST":
+        payload = request.form.to_dict()
+        payload.pop("csrf_token", None)
         try:
-            ref = registry.add_household(state.store(), scope, definition, village, request.form)
+            ref, _created = registry.add_household(state.store(), scope, definition, village,
+                                                   payload)
         except Invalid as exc:
             errors = exc.errors
+        except registry.Conflict as conflict:
+            return redirect(url_for(".household", ref=conflict.ref))
         else:
             flash(_("已添加家庭户，请逐一登记家庭成员。"), "success")
             return redirect(url_for(".household", ref=ref))
     unit = state.current_grid().get(village)
     return render_template("enumerator/household_form.html", unit=unit, definition=definition,
-                           values=request.form, errors=errors), 422 if errors else 200
+                           values=request.form, errors=errors,
+                           submission_id=request.form.get("uuid") or str(uuid.uuid4())), \
+        422 if errors else 200
 
 
 @bp.route("/h/<ref>")
@@ -90,6 +97,7 @@ def register(ref: str):
         return _render_form(home, existing, values, {}, {}, str(uuid.uuid4()))
     payload = {**request.form.to_dict(), "household": ref, "person": person_ref}
     payload.pop("csrf_token", None)
+    paper_token = payload.pop("token", None)  # a blank printed form's QR, carried through the form
     try:
         saved = registry.submit(store, scope, definition, payload)
     except Invalid as exc:
@@ -100,6 +108,8 @@ def register(ref: str):
     except registry.Conflict:
         flash(_("这份表单已提交过且内容不同，请重新打开再填写。"), "error")
         return redirect(url_for(".household", ref=ref))
+    if paper_token and saved.created:
+        tokens.bind(store, scope, paper_token, saved.ref)
     flash(_("已保存。回执号 %(r)s", r=saved.receipt), "success")
     for messages in saved.warnings.values():
         for message in messages:

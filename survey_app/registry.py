@@ -156,20 +156,33 @@ def locate_id_number(store: Store, id_number: str,
 
 # -- households -----------------------------------------------------------------
 def add_household(store: Store, scope: Scope, definition: FormDefinition, village: str,
-                  answers: Mapping[str, Any]) -> str:
+                  payload: Mapping[str, Any]) -> tuple[str, bool]:
+    """Add a household found in the field; returns (ref, created).
+
+    With a client ``uuid`` a retry over a bad signal, or a double tap, returns
+    the household already made instead of a second one.
+    """
     scope.require(village)
+    answers = {k: v for k, v in payload.items() if k not in ENVELOPE}
+    submission_id = check_uuid(payload["uuid"]) if payload.get("uuid") else None
+    digest = content_digest({"village": village, "answers": answers})
     result = definition.validate(answers)
-    if not result.ok:
-        raise Invalid(result)
     name = Store.village(village)
     with store.transaction(name) as shards:
         shard = shards[name]
+        earlier = shard.find_one("households", uuid=submission_id) if submission_id else None
+        if earlier:
+            if earlier.get("digest") != digest:
+                raise Conflict(make_ref(village, earlier["doc_id"]))
+            return make_ref(village, earlier["doc_id"]), False
+        if not result.ok:
+            raise Invalid(result)
         doc_id = shard.insert("households", {
             **result.values, "source": "field", "created_by": scope.username,
-            "created_at": now_iso(),
+            "created_at": now_iso(), "uuid": submission_id, "digest": digest,
         })
         _audit(shard, scope, "add_household", make_ref(village, doc_id))
-    return make_ref(village, doc_id)
+    return make_ref(village, doc_id), True
 
 
 def _audit(shard: Shard, scope: Scope, action: str, ref: str, **details: Any) -> None:

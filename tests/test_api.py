@@ -201,3 +201,23 @@ def test_audit_entries_never_hold_an_id_or_phone_number(auth, client, store):
     assert audit and audit[-1]["action"] == "register_person"
     text = repr(audit)
     assert not re.search(r"\d{17}[\dXx]|1[3-9]\d{9}", text)
+
+
+def test_household_retry_with_same_uuid_makes_one_household(auth, client, store):
+    import uuid as uuidlib
+    auth.login("e001001")
+    token = auth.api_token()
+    body = {"uuid": str(uuidlib.uuid4()), "head_name": "孙立新", "address": "临山村7组2号",
+            "members_count": 4}
+    url = f"/api/v1/villages/{VILLAGE_A}/households"
+    first = client.post(url, json=body, headers={"X-CSRFToken": token})
+    again = client.post(url, json=body, headers={"X-CSRFToken": token})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_json()["id"] == again.get_json()["id"]
+    changed = client.post(url, json={**body, "members_count": 5}, headers={"X-CSRFToken": token})
+    assert changed.status_code == 409
+    heads = [h["head_name"] for h in store.read(Store.village(VILLAGE_A)).all("households")]
+    assert heads.count("孙立新") == 1
+    unknown = client.post(url, json={**body, "uuid": str(uuidlib.uuid4()), "owner": "x"},
+                          headers={"X-CSRFToken": token})
+    assert unknown.status_code == 422 and "owner" in unknown.get_json()["errors"]

@@ -147,11 +147,14 @@ def test_add_household_then_it_is_listed(auth, client, store):
     bad = client.post(f"/e/v/{VILLAGE_A}/households/new",
                       data={"csrf_token": csrf_from(page), "head_name": "赵", "members_count": "0"})
     assert bad.status_code == 422
-    ok = client.post(f"/e/v/{VILLAGE_A}/households/new",
-                     data={"csrf_token": csrf_from(page), "head_name": "赵丽颖",
-                           "address": "临山村6组18号", "members_count": "2"})
-    assert ok.status_code == 302
-    assert "赵丽颖" in client.get(f"/e/v/{VILLAGE_A}").get_data(as_text=True)
+    import re
+    form = {"csrf_token": csrf_from(page), "head_name": "赵丽颖", "address": "临山村6组18号",
+            "members_count": "2", "uuid": re.search(r'name="uuid" value="([^"]+)"', page).group(1)}
+    ok = client.post(f"/e/v/{VILLAGE_A}/households/new", data=form)
+    tapped_twice = client.post(f"/e/v/{VILLAGE_A}/households/new", data=form)
+    assert ok.status_code == tapped_twice.status_code == 302
+    assert ok.headers["Location"] == tapped_twice.headers["Location"]
+    assert client.get(f"/e/v/{VILLAGE_A}").get_data(as_text=True).count("赵丽颖") == 1
 
 
 def test_household_page_counts_people_still_missing(auth, client, store):
