@@ -1,0 +1,30 @@
+"""The demo server serves the built portal at /portal/ (publishing is copying the folder)."""
+
+from __future__ import annotations
+
+
+def test_portal_build_command_then_served_under_portal(app, client):
+    result = app.test_cli_runner().invoke(args=["portal", "build"])
+    assert result.exit_code == 0, result.output
+    home = client.get("/portal/")
+    assert home.status_code == 200
+    assert 'lang="zh-CN"' in home.get_data(as_text=True)
+    assert client.get("/portal/../../pyproject.toml").status_code == 404
+
+
+def test_portal_contacts_come_from_the_grid_without_mobiles(app, client, store):
+    app.test_cli_runner().invoke(args=["portal", "build"])
+    from survey_app import grid
+    units = grid.load(store)
+    village = units.get("370403001001")
+    import pathlib
+    out = pathlib.Path(app.config["PORTAL_OUTPUT"])
+    text = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*.html"))
+    assert village["name"] in text
+    for contact in village["contacts"]:
+        assert contact["name"] in text
+        assert contact["phone"] not in text
+
+
+def test_no_portal_built_yet_is_a_plain_404(client):
+    assert client.get("/portal/").status_code == 404
