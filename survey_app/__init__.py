@@ -34,8 +34,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     Babel(app, locale_selector=_locale)
     app.jinja_env.globals["lang"] = _locale
 
-    from . import api, auth, enumerator, portal_site, staff, views
-    for blueprint in (auth.bp, enumerator.bp, staff.bp, api.bp, portal_site.bp):
+    from . import api, auth, enumerator, portal_site, printed, staff, views
+    for blueprint in (auth.bp, enumerator.bp, staff.bp, api.bp, portal_site.bp, printed.bp):
         app.register_blueprint(blueprint)
     views.init_app(app)
 

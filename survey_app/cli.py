@@ -42,7 +42,8 @@ def _grid():
 
 
 def register_commands(app: Flask) -> None:
-    for command in (demo, serve, backup, check, user, grid_group, portal_group):
+    from .print_cli import print_group
+    for command in (demo, serve, backup, check, user, grid_group, portal_group, print_group):
         app.cli.add_command(command)
 
 

@@ -1,0 +1,603 @@
+"""Printed documents: one-person-one-form sheets and the village notices.
+
+Everything printed is an auto-escaped Jinja template turned into PDF by
+WeasyPrint.  WeasyPrint may only fetch the app's own print stylesheet,
+through a private ``canbao:`` scheme; every other URL (file:, http:, data:,
+whatever a resident's name might smuggle in) is refused and recorded.
+
+Rendering runs in a forked child so a render that hangs can be killed (the
+time limit) and so a long batch never holds more than a chunk's layout in
+memory; big batches render chunk by chunk on both cores and are joined with
+poppler's ``pdfunite``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import mimetypes
+import multiprocessing
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import qrcode
+from flask import current_app
+from markupsafe import Markup
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from . import registry, state, tokens
+from .campaign import load_campaign
+from .formdef import Field, FormDefinition
+from .grid import Grid
+from .privacy import mask_id, mask_name
+from .registry import CHINA, NotFound, Scope
+from .storage import Store, atomic_write_json
+
+SCHEME = "canbao:"
+STATIC_PREFIX = SCHEME + "static/"
+BASE_URL = STATIC_PREFIX
+KINDS = {
+    "forms": "全民参保登记表（一人一表）",
+    "collection": "城乡居民社会保险费集中征缴通知",
+    "roster": "城乡居民社会保险参保缴费公示",
+    "progress": "全民参保入户登记进度通报",
+}
+PUBLIC_KINDS = ("collection", "roster")
+CHUNK_PAGES = 40          # small enough that one chunk's layout stays well under 200 MB
+RENDER_SECONDS = 60       # per chunk or single document, before it is killed
+MAX_BLANK = 500
+POSTING_DAYS = 7          # how long the public roster stays on the village board
+FILE_NAME = re.compile(r"^[a-z]+-\d{9,12}-\d{6}-[a-z0-9]{4}\.pdf$")
+
+
+class DocumentError(ValueError):
+    """Bad input for a document (unknown village, foreign household…): nothing was written."""
+
+
+class RenderTimeout(DocumentError):
+    pass
+
+
+# -- the fetcher ------------------------------------------------------------------------
+class StaticOnlyFetcher(URLFetcher):
+    """Serve files under the static folder via ``canbao:static/…``; refuse everything else."""
+
+    def __init__(self, static_root: str | Path):
+        super().__init__(allowed_protocols=("canbao",), fail_on_errors=False)
+        self.root = Path(static_root).resolve()
+        self.requested: list[str] = []
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        self.requested.append(url)
+        path = self._static_path(url)
+        if path is None:
+            raise ValueError(f"refused: {url[:80]}")
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
+
+    def _static_path(self, url: str) -> Path | None:
+        if not url.startswith(STATIC_PREFIX) or any(c in url for c in "?#\\%"):
+            return None
+        path = (self.root / url[len(STATIC_PREFIX):]).resolve()
+        return path if path.is_relative_to(self.root) and path.is_file() else None
+
+
+# -- rendering in a child process ----------------------------------------------------------
+@dataclass
+class Rendered:
+    pages: int
+    fetched: list[str] = field(default_factory=list)
+
+
+def _render_child(html: str, static_root: str, target: str, conn) -> None:
+    fetcher = StaticOnlyFetcher(static_root)
+    try:
+        document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render()
+        document.write_pdf(target)
+        conn.send(("ok", len(document.pages), fetcher.requested))
+    except Exception as exc:  # reported to the parent, which raises it as a DocumentError
+        conn.send(("error", f"{type(exc).__name__}: {exc}", fetcher.requested))
+    finally:
+        conn.close()
+
+
+class _Job:
+    """One forked render with a deadline."""
+
+    def __init__(self, html: str, static_root: str, target: Path, seconds: float):
+        context = multiprocessing.get_context("fork")
+        self.receive, send = context.Pipe(duplex=False)
+        self.process = context.Process(target=_render_child,
+                                       args=(html, static_root, str(target), send), daemon=True)
+        self.process.start()
+        send.close()
+        self.seconds = seconds
+
+    def result(self) -> Rendered:
+        try:
+            if not self.receive.poll(self.seconds):
+                raise RenderTimeout(f"排版超过 {self.seconds:.0f} 秒未完成，已停止。")
+            status, detail, fetched = self.receive.recv()
+        except EOFError:
+            raise DocumentError("排版进程意外退出。") from None
+        finally:
+            self.stop()
+        if status != "ok":
+            raise DocumentError(f"排版失败：{detail}")
+        return Rendered(detail, fetched)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.receive.close()
+
+
+def render_pdf(html: str, target: Path, seconds: float = RENDER_SECONDS) -> Rendered:
+    """Render one document; raise RenderTimeout if it takes longer than ``seconds``."""
+    return _Job(html, current_app.static_folder, target, seconds).result()
+
+
+def render_chunks(chunks: Iterable[str], target: Path, *, workers: int = 2,
+                  progress: Callable[[int], None] | None = None) -> Rendered:
+    """Render HTML chunks in parallel children and join them, in order, into ``target``.
+
+    ``chunks`` may be a generator: the next chunk's HTML is built while the
+    children lay out the previous ones.
+    """
+    static_root = current_app.static_folder
+    _warm_up(static_root)
+    with tempfile.TemporaryDirectory(prefix="canbao-print-", dir=target.parent) as tmp:
+        parts: list[Path] = []
+        results: list[Rendered] = []
+        running: list[_Job] = []
+        try:
+            for index, html in enumerate(chunks):
+                if len(running) >= max(1, workers):
+                    results.append(_finish(running.pop(0), progress))
+                parts.append(Path(tmp) / f"{index:05d}.pdf")
+                running.append(_Job(html, static_root, parts[-1], RENDER_SECONDS))
+            while running:
+                results.append(_finish(running.pop(0), progress))
+        finally:
+            for job in running:
+                job.stop()
+        _join_pdfs(parts, target)
+    return Rendered(sum(r.pages for r in results), [u for r in results for u in r.fetched])
+
+
+@functools.cache
+def _warm_up(static_root: str) -> None:
+    """Lay out one tiny fixed page in this process, once.
+
+    WeasyPrint imports modules and builds caches lazily on its first render;
+    done here, every forked child inherits them instead of each redoing it
+    (that made a 1,000-form batch ~20 % slower).
+    """
+    html = '<link rel="stylesheet" href="canbao:static/print/print.css"><p>参保 ☐☑ 0123</p>'
+    HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher(static_root)).write_pdf()
+
+
+def _finish(job: _Job, progress: Callable[[int], None] | None) -> Rendered:
+    rendered = job.result()
+    if progress:
+        progress(rendered.pages)
+    return rendered
+
+
+def _join_pdfs(parts: list[Path], target: Path) -> None:
+    if len(parts) == 1:
+        shutil.move(parts[0], target)
+        return
+    subprocess.run(["pdfunite", *map(str, parts), str(target)], check=True,
+                   capture_output=True, timeout=RENDER_SECONDS)
+
+
+# -- pieces shared by templates -------------------------------------------------------------
+def qr_svg(data: str, size_mm: int = 24) -> Markup:
+    """An inline SVG QR code (qrcode's matrix, no Pillow).  ``data`` is our own URL, never user text.
+
+    Dark modules are drawn as one path of horizontal runs rather than
+    qrcode's one square per module: a third of the path for WeasyPrint to parse
+    on each of a thousand sheets.
+    """
+    code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(data)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    runs = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < len(row):
+            if row[x]:
+                start = x
+                while x < len(row) and row[x]:
+                    x += 1
+                runs.append(f"M{start} {y}h{x - start}v1h{start - x}z")
+            x += 1
+    n = len(matrix)
+    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="{size_mm}mm" height="{size_mm}mm" '
+                  f'viewBox="0 0 {n} {n}" shape-rendering="crispEdges">'
+                  f'<path d="{"".join(runs)}" fill="#000"/></svg>')
+
+
+# Sheet layout: choices are pre-broken into lines so each line is one text run
+# (a span per choice made WeasyPrint ~25 % slower).  Widths in em, from the fonts.
+CHOICE_LINE_EM = {"normal": 44.0, "many": 54.0}
+BOX_EM = 0.9  # DejaVu Sans ☐ ☑
+
+
+def _text_em(text: str) -> float:
+    return sum(1.0 if ord(c) >= 0x2E80 or c in "（）：，" else 0.62 for c in text)
+
+
+def choice_lines(fld: Field, value: Any) -> list[str]:
+    """'☐汉族　☑蒙古族…' broken into lines that fit the answer column, every choice whole."""
+    budget = CHOICE_LINE_EM["many" if len(fld.choices) > 12 else "normal"]
+    lines: list[str] = []
+    current, width = "", 0.0
+    for choice in fld.choices:
+        item = ("☑" if value is not None and str(value) == choice.value else "☐") + choice.label
+        item_em = BOX_EM + _text_em(choice.label) + 1.0  # + the ideographic space after it
+        if current and width + item_em > budget:
+            lines.append(current.rstrip("\u3000"))
+            current, width = "", 0.0
+        current += item + "\u3000"
+        width += item_em
+    if current:
+        lines.append(current.rstrip("\u3000"))
+    return lines
+
+
+def public_url(path: str) -> str:
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path
+
+
+def token_url(token: str) -> str:
+    return public_url(f"/q/{token}")
+
+
+def cn_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def today() -> dt.date:
+    return dt.datetime.now(CHINA).date()
+
+
+def _template(name: str):
+    # The app's environment autoescapes .html; documents never use url_for or
+    # gettext, so they render the same from the CLI as from a request.
+    return current_app.jinja_env.get_template(name)
+
+
+def relevance_note(definition: FormDefinition, all_of: tuple, any_of: tuple) -> str:
+    """'仅在 缴费人员类别 为“特殊人群” 时填写' — the web form's relevance, in words for paper."""
+    parts = [_condition_words(definition, c) for c in all_of]
+    if any_of:
+        parts.append("或".join(_condition_words(definition, c) for c in any_of))
+    return f"（{'且'.join(parts)}时填写）" if parts else ""
+
+
+def _condition_words(definition: FormDefinition, condition: tuple) -> str:
+    name, op, expected = condition
+    fld = definition.field(name)
+    if op == "length":
+        return f"{fld.label}为{expected}位"
+    values = expected if op == "in" else (expected,)
+    labels = "或".join(f"“{fld.choice_label(v) or v}”" for v in values)
+    return f"{fld.label}{'不' if op == '!=' else ''}为{labels}"
+
+
+# -- where files land -------------------------------------------------------------------
+@dataclass
+class Export:
+    pdf: Path
+    meta: dict[str, Any]
+    fetched: list[str] = field(default_factory=list)
+
+    @property
+    def relative(self) -> str:
+        return self.meta["path"]
+
+
+def _new_export_path(exports_dir: Path, township: str, kind: str, area: str) -> Path:
+    now = dt.datetime.now(CHINA)
+    folder = exports_dir / township / now.date().isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(secrets.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(4))
+    return folder / f"{kind}-{area}-{now:%H%M%S}-{suffix}.pdf"
+
+
+def _publish(exports_dir: Path, tmp_pdf: Path, target: Path, meta: dict[str, Any]) -> Export:
+    """Move the finished PDF into place, then write its description (listing reads only those)."""
+    os.replace(tmp_pdf, target)
+    meta = {**meta, "path": str(target.relative_to(exports_dir)), "bytes": target.stat().st_size}
+    atomic_write_json(target.with_suffix(".json"), meta)
+    return Export(target, meta)
+
+
+def list_exports(exports_dir: str | Path, villages: Iterable[str]) -> list[dict[str, Any]]:
+    """Generated files whose every village is in ``villages``, newest first."""
+    allowed = set(villages)
+    found = [m for m in _all_meta(Path(exports_dir)) if set(m.get("villages", ())) <= allowed]
+    return sorted(found, key=lambda m: m["created_at"], reverse=True)
+
+
+def _all_meta(exports_dir: Path) -> list[dict[str, Any]]:
+    if not exports_dir.is_dir():
+        return []
+    metas = []
+    for path in exports_dir.glob("*/*/*.json"):
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a half-copied or foreign file is not ours to list
+        if isinstance(meta, dict) and meta.get("kind") in KINDS and path.with_suffix(".pdf").is_file():
+            metas.append(meta)
+    return metas
+
+
+def published_notices(exports_dir: str | Path) -> list[dict[str, Any]]:
+    """The public notices (collection and roster) in the shape ``build_portal(notices=…)`` takes."""
+    root = Path(exports_dir)
+    return [
+        {"title": m["title"], "kind": m["kind"], "village_name": m["village_name"],
+         "township_name": m["township_name"], "pdf": root / m["path"],
+         "published": dt.date.fromisoformat(m["created_at"][:10])}
+        for m in sorted(_all_meta(root), key=lambda m: m["created_at"])
+        if m["kind"] in PUBLIC_KINDS
+    ]
+
+
+def export_file(exports_dir: str | Path, relative: str, villages: Iterable[str]) -> Path | None:
+    """The PDF at ``relative`` if it is one of ours and the caller may read it."""
+    parts = relative.split("/")
+    if len(parts) != 3 or not FILE_NAME.match(parts[2]):
+        return None
+    pdf = Path(exports_dir).joinpath(*parts)
+    allowed = {m["path"] for m in list_exports(exports_dir, villages)}
+    return pdf if relative in allowed else None
+
+
+def _audit(store: Store, scope: Scope, export: Export) -> None:
+    # Audit entries name the file, never a person: no ID or phone number.
+    villages = export.meta["villages"]
+    name = Store.village(villages[0]) if len(villages) == 1 else Store.SYSTEM
+    with store.transaction(name) as shards:
+        registry._audit(shards[name], scope, f"print_{export.meta['kind']}",
+                        export.meta["area"], file=export.relative, pages=export.meta["pages"])
+
+
+# -- the area a document covers -----------------------------------------------------------
+@dataclass(frozen=True)
+class Area:
+    code: str
+    name: str
+    township: dict[str, Any]
+    villages: tuple[str, ...]
+    unit: dict[str, Any]
+
+    @property
+    def is_village(self) -> bool:
+        return self.unit["level"] == "village"
+
+
+def resolve_area(grid: Grid, scope: Scope, *, village: str | None = None,
+                 township: str | None = None) -> Area:
+    """The village or township asked for, if it exists and is wholly in the caller's area."""
+    code = (village or township or "").strip()
+    unit = grid.get(code)
+    level = "village" if village else "township"
+    villages = tuple(grid.villages_under(code)) if unit and unit["level"] == level else ()
+    if not villages or not set(villages) <= scope.villages:
+        # Unknown and out-of-area read the same, as everywhere else in the app.
+        raise DocumentError(f"找不到{'村（社区）' if village else '乡镇（街道）'}代码“{code}”，"
+                            "或不在您的管辖范围内。")
+    town = grid.township_of(code) if village else unit
+    return Area(code, unit["name"], town, villages, unit)
+
+
+# -- one person, one form ----------------------------------------------------------------
+@dataclass
+class FormSheet:
+    token: str
+    person: dict[str, Any] | None
+    household: dict[str, Any] | None
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict((self.person or {}).get("answers", {}))
+
+
+def form_sheets(scope: Scope, area: Area, household_refs: list[str] | None,
+                blank: int) -> list[FormSheet]:
+    """Every person of the village (or of the chosen households), then the blank forms."""
+    store = state.store()
+    houses = {h["doc_id"]: h for h in registry.households(store, scope, area.code)}
+    chosen = _chosen_households(houses, area.code, household_refs)
+    people = [p for p in registry.persons_in(store, scope, area.code) if p["household"] in chosen]
+    people.sort(key=lambda p: (p["household"], p["doc_id"]))
+    if not (0 <= blank <= MAX_BLANK):
+        raise DocumentError(f"空白表数量应在 0 到 {MAX_BLANK} 之间。")
+    if not people and not blank:
+        raise DocumentError("所选范围内没有人员，也未要求空白表，未生成文件。")
+    issued = tokens.for_persons(store, scope, area.code, [p["doc_id"] for p in people])
+    sheets = [FormSheet(issued[p["doc_id"]], p, houses[p["household"]]) for p in people]
+    sheets += [FormSheet(t, None, None) for t in tokens.issue_blank(store, scope, area.code, blank)]
+    return sheets
+
+
+def _chosen_households(houses: dict[int, dict], village: str, refs: list[str] | None) -> set[int]:
+    if not refs:
+        return set(houses)
+    chosen = set()
+    for ref in refs:
+        try:
+            code, doc_id = registry.parse_ref(ref.strip())
+        except NotFound:
+            code, doc_id = "", 0
+        if code != village or doc_id not in houses:
+            raise DocumentError(f"户编号“{ref.strip()}”不属于该村（社区），未生成文件。")
+        chosen.add(doc_id)
+    return chosen
+
+
+def forms_html(area: Area, sheets: list[FormSheet], first_page: int, total: int) -> str:
+    definition = state.registration_form()
+    return _template("documents/forms.html").render(
+        definition=definition, area=area, sheets=sheets, first_page=first_page, total=total,
+        qr_svg=qr_svg, token_url=token_url, relevance_note=relevance_note,
+        choice_lines=choice_lines,
+        place=" ".join(state.current_grid().path_names(area.code)),
+    )
+
+
+def print_forms(scope: Scope, *, village: str, household_refs: list[str] | None = None,
+                blank: int = 0, progress: Callable[[int], None] | None = None,
+                on_start: Callable[[int], None] | None = None) -> Export:
+    """A village's forms (one A4 page each) in one PDF under the exports folder."""
+    grid = state.current_grid()
+    area = resolve_area(grid, scope, village=village)
+    sheets = form_sheets(scope, area, household_refs, blank)
+    if on_start:
+        on_start(len(sheets))
+    chunks = (forms_html(area, sheets[i:i + CHUNK_PAGES], i + 1, len(sheets))
+              for i in range(0, len(sheets), CHUNK_PAGES))
+    meta = _meta("forms", area, scope, title=f"{area.name}{KINDS['forms']}",
+                 persons=len(sheets) - blank, blank=blank)
+    return _produce(scope, area, "forms", meta, lambda tmp: render_chunks(chunks, tmp,
+                                                                          progress=progress))
+
+
+def _meta(kind: str, area: Area, scope: Scope, **extra: Any) -> dict[str, Any]:
+    return {"kind": kind, "kind_label": KINDS[kind], "area": area.code,
+            "village_name": area.name if area.is_village else "",
+            "township": area.township["code"], "township_name": area.township["name"],
+            "villages": list(area.villages), "user": scope.username,
+            "created_at": registry.now_iso(), **extra}
+
+
+def _produce(scope: Scope, area: Area, kind: str, meta: dict[str, Any],
+             render: Callable[[Path], Rendered]) -> Export:
+    exports_dir = Path(current_app.config["EXPORTS_DIR"])
+    target = _new_export_path(exports_dir, area.township["code"], kind, area.code)
+    tmp = target.with_name(f".{target.name}.partial")
+    try:
+        rendered = render(tmp)
+        export = _publish(exports_dir, tmp, target, {**meta, "pages": rendered.pages})
+    finally:
+        tmp.unlink(missing_ok=True)
+    export.fetched = rendered.fetched
+    _audit(state.store(), scope, export)
+    return export
+
+
+# -- village notices -----------------------------------------------------------------
+def print_notice(scope: Scope, kind: str, *, village: str | None = None,
+                 township: str | None = None, day: dt.date | None = None) -> Export:
+    if kind not in ("collection", "roster", "progress"):
+        raise DocumentError(f"未知的公告类型“{kind}”：应为 collection、roster 或 progress。")
+    if kind != "progress" and not village:
+        raise DocumentError("村务公告须指定村（社区）：--village 代码。")
+    area = resolve_area(state.current_grid(), scope, village=village, township=township)
+    day = day or today()
+    context = NOTICE_CONTEXT[kind](scope, area, day)
+    title = context["title"]
+    html = _template(f"documents/{kind}.html").render(area=area, day=day, cn_date=cn_date,
+                                                     **context)
+    meta = _meta(kind, area, scope, title=title)
+    return _produce(scope, area, kind, meta, lambda tmp: render_pdf(html, tmp))
+
+
+def _grid_contacts(area: Area) -> list[dict[str, str]]:
+    """Grid leader and members for a public notice: name and office phone only, never the mobile."""
+    return [{"role": c["role"], "name": c["name"], "office_phone": c.get("office_phone", "")}
+            for c in area.unit.get("contacts", ())]
+
+
+def _collection_context(scope: Scope, area: Area, day: dt.date) -> dict[str, Any]:
+    definition = state.registration_form()
+    campaign = load_campaign(current_app.config["CAMPAIGN_FILE"])
+    return {
+        "title": f"{area.name}{KINDS['collection']}", "campaign": campaign,
+        "tiers": definition.field("pension_tier").choices,
+        "channels": definition.field("payment_channel").choices,
+        "categories": definition.field("person_category").choices,
+        "contacts": _grid_contacts(area),
+        "guide_url": public_url("/portal/how-to-pay.html"),
+        "guide_qr": qr_svg(public_url("/portal/how-to-pay.html"), 26),
+    }
+
+
+ROSTER_FIELDS = ("resident_pension", "resident_medical", "pension_tier")
+
+
+def roster_rows(scope: Scope, village: str) -> list[dict[str, str]]:
+    """Registered people, masked by the one rule; only the insurance columns, nothing sensitive."""
+    definition = state.registration_form()
+    people = [p for p in registry.persons_in(state.store(), scope, village)
+              if p["status"] == "registered"]
+    people.sort(key=lambda p: (p["household"], p["doc_id"]))
+    return [
+        {"name": mask_name(p["answers"].get("name", "")),
+         "id_number": mask_id(p["answers"].get("id_number", "")),
+         **{f: definition.field(f).choice_label(p["answers"].get(f)) for f in ROSTER_FIELDS}}
+        for p in people
+    ]
+
+
+def _roster_context(scope: Scope, area: Area, day: dt.date) -> dict[str, Any]:
+    definition = state.registration_form()
+    return {
+        "title": f"{area.name}{KINDS['roster']}",
+        "rows": roster_rows(scope, area.code),
+        "columns": [definition.field(f).label for f in ROSTER_FIELDS],
+        "period": (day, day + dt.timedelta(days=POSTING_DAYS - 1)),
+        "contacts": _grid_contacts(area),
+    }
+
+
+def _progress_context(scope: Scope, area: Area, day: dt.date) -> dict[str, Any]:
+    rows = registry.coverage(state.store(), state.current_grid(), area.villages)
+    reasons = {c.value: c.label for c in
+               state.registration_form().field("not_enrolled_reason").choices}
+    return {
+        "title": f"{area.name}{KINDS['progress']}", "rows": rows,
+        "total": registry.totals(rows), "reasons": reasons, "chart": bar_chart(rows),
+    }
+
+
+def bar_chart(rows: list[dict[str, Any]], width: int = 480, bar: int = 16) -> Markup:
+    """Registered share per village as an inline SVG (WeasyPrint draws SVG natively)."""
+    label_w, gap = 110, 6
+    height = len(rows) * (bar + gap) + gap
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + label_w + 50}" '
+             f'height="{height}" font-family="WenQuanYi Micro Hei" font-size="11">']
+    for i, row in enumerate(rows):
+        share = row["persons_registered"] / row["persons_expected"] if row["persons_expected"] else 0
+        y = gap + i * (bar + gap)
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + bar - 4}" text-anchor="end">{Markup.escape(row["name"])}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{width}" height="{bar}" fill="#e6e9ee"/>'
+            f'<rect x="{label_w}" y="{y}" width="{width * share:.1f}" height="{bar}" fill="#2b6cb0"/>'
+            f'<text x="{label_w + width + 6}" y="{y + bar - 4}">{share:.0%}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+NOTICE_CONTEXT: dict[str, Callable[[Scope, Area, dt.date], dict[str, Any]]] = {
+    "collection": _collection_context,
+    "roster": _roster_context,
+    "progress": _progress_context,
+}
