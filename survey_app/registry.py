@@ -305,7 +305,8 @@ def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] |
 
 
 # -- expected roster ---------------------------------------------------------------
-def import_roster(store: Store, village: str, houses: list[dict[str, Any]]) -> dict[str, int]:
+def import_roster(store: Store, village: str, houses: list[dict[str, Any]],
+                  username: str = "system") -> dict[str, int]:
     """Load a village's expected households and persons (status "expected").
 
     Each house is the household's fields plus ``members``: a list of partial
@@ -341,6 +342,8 @@ def import_roster(store: Store, village: str, houses: list[dict[str, Any]]) -> d
             shards[name].upsert_by_key("entries", bucket_entries)
         shard.insert_documents("persons", {next_person + i: p for i, p in enumerate(persons)})
         added = len(persons)
+        _audit(shard, Scope(frozenset(), username), "import_roster", village,
+               households=len(houses), persons=added, skipped=skipped)
     return {"households": len(houses), "persons": added, "skipped": skipped}
 
 

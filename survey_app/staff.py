@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import registry, state
+from . import registry, roster, state
+from .i18n import _
 
 bp = Blueprint("staff", __name__, url_prefix="/s")
 
@@ -42,3 +43,25 @@ def village(village: str):
 def _reason_labels() -> dict[str, str]:
     field = state.registration_form().field("not_enrolled_reason")
     return {c.value: c.label for c in field.choices}
+
+
+@bp.route("/v/<village>/roster", methods=("GET", "POST"))
+def import_roster(village: str):
+    """Upload the expected roster of one village (.xlsx from Excel/WPS, or .csv)."""
+    scope = state.scope()
+    scope.require(village)
+    unit = state.current_grid().get(village)
+    if request.method == "GET":
+        return render_template("staff/roster.html", unit=unit, problems=[])
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render_template("staff/roster.html", unit=unit,
+                               problems=[_("请选择要上传的名单文件。")]), 422
+    try:
+        counts = roster.import_file(state.store(), scope, state.registration_form(), village,
+                                    upload.filename, upload.read())
+    except roster.RosterError as exc:
+        return render_template("staff/roster.html", unit=unit, problems=exc.problems), 422
+    flash(_("已导入 %(h)d 户 %(p)d 人；已在系统中的 %(s)d 人未重复导入。",
+            h=counts["households"], p=counts["persons"], s=counts["skipped"]), "success")
+    return redirect(url_for(".village", village=village))

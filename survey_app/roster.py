@@ -1,0 +1,137 @@
+"""Expected rosters (应登记名单) from Excel/WPS (.xlsx) or CSV files, one row per person.
+
+Township staff receive the list of people to visit (seed 002: villages
+download the list of the unregistered) and load it village by village.  Every
+problem in the file is listed with its row number, and nothing is imported
+until the file is clean.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+from . import idcard, registry
+from .formdef import FormDefinition
+from .storage import Store
+
+COLUMNS = {
+    "户编号": "house", "户主姓名": "head_name", "门牌地址": "address",
+    "姓名": "name", "公民身份号码": "id_number", "与户主关系": "relationship",
+    "联系电话": "phone",
+}
+REQUIRED = ("户编号", "户主姓名", "门牌地址", "姓名", "公民身份号码", "与户主关系")
+MAX_ROWS = 20000
+
+
+class RosterError(ValueError):
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def read_rows(filename: str, content: bytes) -> list[dict[str, str]]:
+    """Rows as dicts keyed by the Chinese headers, from .xlsx or .csv (UTF-8 or GBK)."""
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".xlsx":
+        return _xlsx_rows(content)
+    if suffix == ".csv":
+        return _csv_rows(content)
+    raise RosterError([f"不支持的文件类型“{suffix or filename}”：请上传 .xlsx 或 .csv 文件"])
+
+
+def _xlsx_rows(content: bytes) -> list[dict[str, str]]:
+    try:
+        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
+    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
+        raise RosterError([f"无法读取该 Excel 文件：{type(exc).__name__}"]) from None
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(c or "").strip() for c in next(rows, ())]
+    records = [dict(zip(header, row, strict=False)) for row in rows
+               if any(v not in (None, "") for v in row)]
+    numeric = [line for line, r in enumerate(records, start=2)
+               if isinstance(r.get("公民身份号码"), int | float)]
+    if numeric:
+        # A spreadsheet keeps 15 significant digits of a number: the last digits of an
+        # 18-digit ID typed into a number cell are already gone and cannot be recovered.
+        raise RosterError([f"第{line}行：公民身份号码被存成了数字，末几位已丢失；请把该列设为"
+                           "“文本”格式后重新录入" for line in numeric])
+    return [{h: _cell(v) for h, v in r.items()} for r in records]
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 户编号 1 arrives as 1.0
+    return "" if value is None else str(value).strip()
+
+
+def _csv_rows(content: bytes) -> list[dict[str, str]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise RosterError(["文件编码无法识别：请另存为 UTF-8 或 GBK 编码的 CSV"])
+    reader = csv.DictReader(io.StringIO(text))
+    return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+
+
+def parse(rows: list[dict[str, str]], definition: FormDefinition) -> list[dict[str, Any]]:
+    """Households with their members, or RosterError listing every problem by row."""
+    if not rows:
+        raise RosterError(["文件中没有数据行"])
+    missing = [h for h in REQUIRED if h not in rows[0]]
+    if missing:
+        raise RosterError([f"缺少列：{'、'.join(missing)}（第一行应为表头）"])
+    if len(rows) > MAX_ROWS:
+        raise RosterError([f"一次最多导入 {MAX_ROWS} 行，请按村拆分文件"])
+    relationships = {c.label: c.value for c in definition.field("relationship").choices}
+    houses: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for line, raw in enumerate(rows, start=2):
+        row = {COLUMNS[k]: v for k, v in raw.items() if k in COLUMNS}
+        member, row_problems = _member(row, relationships)
+        problems += [f"第{line}行：{p}" for p in row_problems]
+        if member:
+            if member["id_number"] in seen:
+                problems.append(f"第{line}行：公民身份号码与第{seen[member['id_number']]}行重复")
+            seen[member["id_number"]] = line
+            house = houses.setdefault(row["house"], {
+                "head_name": row["head_name"], "address": row["address"],
+                "phone": row.get("phone", ""), "members": []})
+            house["members"].append(member)
+    if problems:
+        raise RosterError(problems)
+    for house in houses.values():
+        house["members_count"] = len(house["members"])
+    return list(houses.values())
+
+
+def _member(row: dict[str, str], relationships: dict[str, str]) -> tuple[dict | None, list[str]]:
+    problems = [f"缺少{label}" for label, key in COLUMNS.items()
+                if label in REQUIRED and not row.get(key)]
+    if problems:
+        return None, problems
+    try:
+        parsed = idcard.parse(row["id_number"])
+    except idcard.IdNumberError as exc:
+        return None, [str(exc.args[0])]
+    relationship = relationships.get(row["relationship"])
+    if relationship is None:
+        return None, [f"与户主关系“{row['relationship']}”应为 {'、'.join(relationships)} 之一"]
+    return {"name": row["name"], "id_number": parsed.number, "sex": parsed.sex,
+            "birth_date": parsed.birth_date.isoformat(), "relationship": relationship}, []
+
+
+def import_file(store: Store, scope: registry.Scope, definition: FormDefinition, village: str,
+                filename: str, content: bytes) -> dict[str, int]:
+    scope.require(village)
+    houses = parse(read_rows(filename, content), definition)
+    return registry.import_roster(store, village, houses)

@@ -1,0 +1,89 @@
+"""Importing the expected roster from Excel/WPS or CSV: clean files load, bad files change nothing."""
+
+from __future__ import annotations
+
+import io
+
+from conftest import VILLAGE_A, VILLAGE_B, csrf_from
+from helpers import new_id_number
+from openpyxl import Workbook
+
+from survey_app.storage import Store
+
+HEADER = ["户编号", "户主姓名", "门牌地址", "姓名", "公民身份号码", "与户主关系", "联系电话"]
+
+
+def xlsx(rows) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def upload(client, village, filename, content):
+    page = client.get(f"/s/v/{village}/roster").get_data(as_text=True)
+    return client.post(f"/s/v/{village}/roster", content_type="multipart/form-data",
+                       data={"csrf_token": csrf_from(page), "file": (io.BytesIO(content), filename)})
+
+
+def test_excel_roster_loads_households_and_people(auth, client, store):
+    auth.login("township")
+    before = len(store.read(Store.village(VILLAGE_A)).all("persons"))
+    head, wife = new_id_number(1970), new_id_number(1972, male=False)
+    content = xlsx([[1, "陈国强", "临山村8组3号", "陈国强", head, "户主", "13611112222"],
+                    [1, "陈国强", "临山村8组3号", "林美华", wife, "配偶", ""]])
+    response = upload(client, VILLAGE_A, "名单.xlsx", content)
+    assert response.status_code == 302
+    people = store.read(Store.village(VILLAGE_A)).all("persons")
+    assert len(people) == before + 2
+    added = {p["answers"]["id_number"]: p for p in people}
+    assert added[wife]["answers"]["sex"] == "female" and added[wife]["status"] == "expected"
+    assert "已导入 1 户 2 人" in client.get(f"/s/v/{VILLAGE_A}").get_data(as_text=True)
+
+
+def test_id_stored_by_excel_as_a_number_is_refused_with_a_clear_reason(auth, client, store):
+    auth.login("township")
+    before = store.path(Store.village(VILLAGE_A)).read_bytes()
+    content = xlsx([[1, "黄磊", "临山村9组1号", "黄磊", 370403198003152036, "户主", ""]])
+    response = upload(client, VILLAGE_A, "a.xlsx", content)
+    assert response.status_code == 422
+    assert "第2行：公民身份号码被存成了数字" in response.get_data(as_text=True)
+    assert store.path(Store.village(VILLAGE_A)).read_bytes() == before
+
+
+def test_every_problem_is_listed_with_its_row_and_nothing_is_imported(auth, client, store):
+    auth.login("township")
+    before = store.path(Store.village(VILLAGE_A)).read_bytes()
+    good = new_id_number(1960)
+    wrong_check = good[:-1] + ("0" if good[-1] != "0" else "1")
+    content = xlsx([[1, "何平", "临山村1组1号", "何平", good, "户主", ""],
+                    [1, "何平", "临山村1组1号", "", "123", "老伴", ""],
+                    [2, "吴军", "临山村1组2号", "吴军", good, "户主", ""],
+                    [3, "郑洁", "临山村1组3号", "郑洁", wrong_check, "户主", ""]])
+    response = upload(client, VILLAGE_A, "bad.xlsx", content)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "第3行：缺少姓名" in page
+    assert "第4行：公民身份号码与第2行重复" in page
+    assert "第5行：公民身份号码校验位不正确" in page
+    assert store.path(Store.village(VILLAGE_A)).read_bytes() == before
+
+
+def test_gbk_csv_from_wps_is_read(auth, client, store):
+    auth.login("township")
+    number = new_id_number(1990)
+    text = ",".join(HEADER) + f"\n1,马丽,临山村2组5号,马丽,{number},户主,\n"
+    assert upload(client, VILLAGE_A, "名单.csv", text.encode("gb18030")).status_code == 302
+    ids = [p["answers"]["id_number"] for p in store.read(Store.village(VILLAGE_A)).all("persons")]
+    assert number in ids
+
+
+def test_wrong_file_type_and_foreign_village_are_refused(auth, client):
+    auth.login("township")
+    assert "不支持的文件类型" in upload(client, VILLAGE_A, "a.pdf", b"%PDF").get_data(as_text=True)
+    assert "无法读取" in upload(client, VILLAGE_A, "a.xlsx", b"not a zip").get_data(as_text=True)
+    assert client.get(f"/s/v/{VILLAGE_B}/roster").status_code == 404
