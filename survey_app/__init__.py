@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import Flask, redirect, session, url_for
+from flask import Flask, has_request_context, redirect, session, url_for
 from flask_babel import Babel
 from flask_login import current_user
 
@@ -53,7 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _locale() -> str:
     # Chinese unless the user picked another language: enumerators' phones
     # often send English Accept-Language headers they never chose.
-    chosen = session.get("lang")
+    chosen = session.get("lang") if has_request_context() else None  # CLI: Chinese
     return chosen if chosen in LANGUAGES else "zh_CN"
 
 

@@ -87,3 +87,18 @@ def test_wrong_file_type_and_foreign_village_are_refused(auth, client):
     assert "不支持的文件类型" in upload(client, VILLAGE_A, "a.pdf", b"%PDF").get_data(as_text=True)
     assert "无法读取" in upload(client, VILLAGE_A, "a.xlsx", b"not a zip").get_data(as_text=True)
     assert client.get(f"/s/v/{VILLAGE_B}/roster").status_code == 404
+
+
+def test_cli_import_and_its_error_list(app, tmp_path, store):
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(xlsx([[1, "高云", "临山村3组9号", "高云", new_id_number(1966), "户主", ""]]))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["roster", "import", str(good), "--village", VILLAGE_A])
+    assert result.exit_code == 0, result.output
+    assert "已导入 1 户 1 人" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(",".join(HEADER) + "\n1,高云,临山村3组9号,高云,123,户主,\n", encoding="utf-8")
+    failed = runner.invoke(args=["roster", "import", str(bad), "--village", VILLAGE_A])
+    assert failed.exit_code == 1 and "第2行" in failed.output
+    unknown = runner.invoke(args=["roster", "import", str(good), "--village", "370403001"])
+    assert unknown.exit_code != 0 and "不是网格中的村" in unknown.output
