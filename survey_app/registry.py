@@ -304,6 +304,14 @@ def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] |
     }
 
 
+def record_export(store: Store, scope: Scope, villages: list[str], rows: int) -> None:
+    """Personal data leaving the system is always on record (PIPL): who, when, how much."""
+    with store.transaction(Store.SYSTEM) as shards:
+        shards[Store.SYSTEM].insert("audit", {
+            "at": now_iso(), "user": scope.username, "action": "export_xlsx",
+            "villages": villages, "rows": rows})
+
+
 # -- expected roster ---------------------------------------------------------------
 def import_roster(store: Store, village: str, houses: list[dict[str, Any]],
                   username: str = "system") -> dict[str, int]:

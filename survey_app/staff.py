@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from itertools import groupby
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import registry, roster, state
+from . import registry, roster, spreadsheet, state
 from .i18n import _
 
 bp = Blueprint("staff", __name__, url_prefix="/s")
@@ -65,3 +66,24 @@ def import_roster(village: str):
     flash(_("已导入 %(h)d 户 %(p)d 人；已在系统中的 %(s)d 人未重复导入。",
             h=counts["households"], p=counts["persons"], s=counts["skipped"]), "success")
     return redirect(url_for(".village", village=village))
+
+
+@bp.route("/export.xlsx")
+@bp.route("/v/<village>/export.xlsx")
+def export(village: str | None = None):
+    """Registrations of one village, or of the whole area, as an Excel sheet."""
+    scope = state.scope()
+    villages = [village] if village else sorted(scope.villages)
+    store, grid, definition = state.store(), state.current_grid(), state.registration_form()
+    rows = []
+    for code in villages:
+        houses = {h["doc_id"]: h for h in registry.households(store, scope, code)}
+        rows += [spreadsheet.row(p, houses.get(p["household"], {}), grid, definition)
+                 for p in registry.persons_in(store, scope, code)]
+    registry.record_export(store, scope, villages, len(rows))
+    stamp = dt.date.today().isoformat()
+    name = f"canbao-{village or 'area'}-{stamp}.xlsx"
+    return Response(spreadsheet.workbook(rows, definition), headers={
+        "Content-Disposition": f"attachment; filename={name}",
+        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    })
