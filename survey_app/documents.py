@@ -24,8 +24,10 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from multiprocessing import connection
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +124,11 @@ class _Job:
         self.process.start()
         send.close()
         self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
 
     def result(self) -> Rendered:
         try:
-            if not self.receive.poll(self.seconds):
+            if not self.receive.poll(max(0.0, self.deadline - time.monotonic())):
                 raise RenderTimeout(f"排版超过 {self.seconds:.0f} 秒未完成，已停止。")
             status, detail, fetched = self.receive.recv()
         except EOFError:
@@ -164,11 +167,11 @@ def render_chunks(chunks: Iterable[str], target: Path, *, workers: int = 2,
         try:
             for index, html in enumerate(chunks):
                 if len(running) >= max(1, workers):
-                    results.append(_finish(running.pop(0), progress))
+                    results.append(_finish(_first_done(running), progress))
                 parts.append(Path(tmp) / f"{index:05d}.pdf")
                 running.append(_Job(html, static_root, parts[-1], RENDER_SECONDS))
             while running:
-                results.append(_finish(running.pop(0), progress))
+                results.append(_finish(_first_done(running), progress))
         finally:
             for job in running:
                 job.stop()
@@ -186,6 +189,17 @@ def _warm_up(static_root: str) -> None:
     """
     html = '<link rel="stylesheet" href="canbao:static/print/print.css"><p>参保 ☐☑ 0123</p>'
     HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher(static_root)).write_pdf()
+
+
+def _first_done(running: list[_Job]) -> _Job:
+    """Take the job that finishes (or runs out of time) first, so no core waits on a slower sibling."""
+    soonest = min(job.deadline for job in running)
+    ready = connection.wait([job.receive for job in running],
+                            timeout=max(0.0, soonest - time.monotonic()))
+    job = next((j for j in running if j.receive in ready), None) or \
+        min(running, key=lambda j: j.deadline)
+    running.remove(job)
+    return job
 
 
 def _finish(job: _Job, progress: Callable[[int], None] | None) -> Rendered:
