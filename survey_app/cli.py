@@ -185,19 +185,22 @@ def portal_group() -> None:
     pass
 
 
-@portal_group.command("build", help="用 Pelican 构建门户到输出目录。")
+@portal_group.command("build", help="用 Pelican 构建门户到输出目录（含已生成的村务公告）。")
 @click.option("--output", type=click.Path(file_okay=False), default=None)
+@click.option("--production", is_flag=True, help="用 publishconf.py（正式发布的网址）")
 @with_appcontext
-def portal_build(output: str | None) -> None:
-    out = _build_portal(Path(output or current_app.config["PORTAL_OUTPUT"]))
+def portal_build(output: str | None, production: bool) -> None:
+    out = _build_portal(Path(output or current_app.config["PORTAL_OUTPUT"]), production)
     click.echo(f"门户已构建：{out}")
 
 
-def _build_portal(output: Path) -> Path:
-    from .portal import build_portal
-    units = list(_grid().units.values())
-    return build_portal(output, grid_units=units,
-                        campaign_file=Path(current_app.config["CAMPAIGN_FILE"]))
+def _build_portal(output: Path, production: bool = False) -> Path:
+    from .documents import published_notices
+    from .portal import PELICANCONF, PUBLISHCONF, build_portal
+    return build_portal(output, grid_units=list(_grid().units.values()),
+                        campaign_file=Path(current_app.config["CAMPAIGN_FILE"]),
+                        notices=published_notices(current_app.config["EXPORTS_DIR"]),
+                        settings_file=PUBLISHCONF if production else PELICANCONF)
 
 
 if __name__ == "__main__":

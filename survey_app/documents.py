@@ -365,12 +365,15 @@ def _all_meta(exports_dir: Path) -> list[dict[str, Any]]:
 def published_notices(exports_dir: str | Path) -> list[dict[str, Any]]:
     """The public notices (collection and roster) in the shape ``build_portal(notices=…)`` takes."""
     root = Path(exports_dir)
+    latest: dict[tuple, dict[str, Any]] = {}
+    for meta in sorted(_all_meta(root), key=lambda m: m["created_at"]):
+        if meta["kind"] in PUBLIC_KINDS:  # a reprint replaces the earlier posting
+            latest[(meta["kind"], meta["township_name"], meta["village_name"])] = meta
     return [
         {"title": m["title"], "kind": m["kind"], "village_name": m["village_name"],
          "township_name": m["township_name"], "pdf": root / m["path"],
          "published": dt.date.fromisoformat(m["created_at"][:10])}
-        for m in sorted(_all_meta(root), key=lambda m: m["created_at"])
-        if m["kind"] in PUBLIC_KINDS
+        for m in latest.values()
     ]
 
 

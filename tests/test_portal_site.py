@@ -28,3 +28,17 @@ def test_portal_contacts_come_from_the_grid_without_mobiles(app, client, store):
 
 def test_no_portal_built_yet_is_a_plain_404(client):
     assert client.get("/portal/").status_code == 404
+
+
+def test_printed_public_notices_are_published_on_the_portal(app, client):
+    runner = app.test_cli_runner()
+    for kind in ("roster", "roster", "collection"):
+        result = runner.invoke(args=["print", "notice", kind, "--village", "370403001001"])
+        assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["portal", "build"]).exit_code == 0
+    import pathlib
+    out = pathlib.Path(app.config["PORTAL_OUTPUT"])
+    pdfs = list(out.rglob("*.pdf"))
+    assert len(pdfs) == 2  # the reprinted roster replaced the first one
+    index = client.get("/portal/notices.html").get_data(as_text=True)
+    assert "临山村" in index

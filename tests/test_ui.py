@@ -69,3 +69,19 @@ def test_english_catalogue_switches_the_interface(auth, client):
     english = client.get("/e/").get_data(as_text=True)
     assert '<html lang="en">' in english
     assert "Log out" in english
+
+
+def test_every_marked_string_has_an_english_translation(tmp_path):
+    from babel.messages.frontend import CommandLineInterface
+    from babel.messages.pofile import read_po
+    root = Path(survey_app.__file__).parent.parent
+    pot = tmp_path / "messages.pot"
+    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(root / "babel.cfg"), "-k", "lazy",
+                                "-o", str(pot), str(root)])
+    with open(pot, "rb") as handle:
+        marked = {m.id for m in read_po(handle) if m.id}
+    catalogue = root / "survey_app" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    with open(catalogue, "rb") as handle:
+        translated = {m.id for m in read_po(handle) if m.id and m.string}
+    assert len(marked) > 50
+    assert marked - translated == set()
