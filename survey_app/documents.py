@@ -392,7 +392,7 @@ def _audit(store: Store, scope: Scope, export: Export) -> None:
     villages = export.meta["villages"]
     name = Store.village(villages[0]) if len(villages) == 1 else Store.SYSTEM
     with store.transaction(name) as shards:
-        registry._audit(shards[name], scope, f"print_{export.meta['kind']}",
+        registry.write_audit(shards[name], scope, f"print_{export.meta['kind']}",
                         export.meta["area"], file=export.relative, pages=export.meta["pages"])
 
 

@@ -181,11 +181,11 @@ def add_household(store: Store, scope: Scope, definition: FormDefinition, villag
             **result.values, "source": "field", "created_by": scope.username,
             "created_at": now_iso(), "uuid": submission_id, "digest": digest,
         })
-        _audit(shard, scope, "add_household", make_ref(village, doc_id))
+        write_audit(shard, scope, "add_household", make_ref(village, doc_id))
     return make_ref(village, doc_id), True
 
 
-def _audit(shard: Shard, scope: Scope, action: str, ref: str, **details: Any) -> None:
+def write_audit(shard: Shard, scope: Scope, action: str, ref: str, **details: Any) -> None:
     # Audit entries name records by reference only: never an ID or phone number.
     shard.insert("audit", {"at": now_iso(), "user": scope.username, "action": action,
                            "ref": ref, **details})
@@ -286,7 +286,7 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
         if old_id and old_id != id_number:
             shards[Store.index("idnum", old_id)].remove("entries", key=old_id)
         ref = make_ref(village, doc_id)
-        _audit(shard, scope, "update_person" if current else "register_person", ref,
+        write_audit(shard, scope, "update_person" if current else "register_person", ref,
                receipt=record["receipt"])
     return Submitted(ref, record["receipt"], created=current is None, warnings=result.warnings)
 
@@ -307,9 +307,7 @@ def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] |
 def record_export(store: Store, scope: Scope, villages: list[str], rows: int) -> None:
     """Personal data leaving the system is always on record (PIPL): who, when, how much."""
     with store.transaction(Store.SYSTEM) as shards:
-        shards[Store.SYSTEM].insert("audit", {
-            "at": now_iso(), "user": scope.username, "action": "export_xlsx",
-            "villages": villages, "rows": rows})
+        write_audit(shards[Store.SYSTEM], scope, "export_xlsx", ",".join(villages), rows=rows)
 
 
 # -- expected roster ---------------------------------------------------------------
@@ -350,7 +348,7 @@ def import_roster(store: Store, village: str, houses: list[dict[str, Any]],
             shards[name].upsert_by_key("entries", bucket_entries)
         shard.insert_documents("persons", {next_person + i: p for i, p in enumerate(persons)})
         added = len(persons)
-        _audit(shard, Scope(frozenset(), username), "import_roster", village,
+        write_audit(shard, Scope(frozenset(), username), "import_roster", village,
                households=len(houses), persons=added, skipped=skipped)
     return {"households": len(houses), "persons": added, "skipped": skipped}
 

@@ -13,7 +13,7 @@ import re
 import secrets
 from typing import Any
 
-from .registry import Scope, _audit, now_iso, parse_ref
+from .registry import Scope, now_iso, parse_ref, write_audit
 from .storage import Store
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by hand
@@ -91,7 +91,7 @@ def _write_new(store: Store, scope: Scope, village: str, issued: dict[int, str])
             shards[name].upsert_by_key("entries", entries)
         shards[shard_name].insert_many(TABLE, [
             {"token": t, "person": s if s > 0 else None} for s, t in issued.items()])
-        _audit(shards[shard_name], scope, "issue_tokens", village, count=len(issued))
+        write_audit(shards[shard_name], scope, "issue_tokens", village, count=len(issued))
     return True
 
 
@@ -112,7 +112,7 @@ def bind(store: Store, scope: Scope, raw: Any, person_ref: str) -> bool:
         shards[index_name].upsert("entries", {**_bare(entry), "person": doc_id,
                                               "bound_at": now_iso()}, key=token)
         shards[shard_name].upsert(TABLE, {"token": token, "person": doc_id}, token=token)
-        _audit(shards[shard_name], scope, "bind_token", person_ref)
+        write_audit(shards[shard_name], scope, "bind_token", person_ref)
     return True
 
 
