@@ -21,6 +21,7 @@ from conftest import TOWNSHIP_A, VILLAGE_A, VILLAGE_B, Auth, first_household
 from PIL import Image
 
 from survey_app import create_app, demo, documents, registry, state, tokens
+from survey_app import printed as print_room
 from survey_app.campaign import load_campaign
 from survey_app.registry import Scope
 from survey_app.storage import Store
@@ -289,6 +290,8 @@ def test_staff_generate_list_and_download_in_their_area(client, auth, store, app
     response = client.post("/s/print/forms", data={"csrf_token": token, "village": VILLAGE_A,
                                                    "households": home["ref"], "blank": "0"})
     assert response.status_code == 302
+    assert "正在生成" in client.get("/s/print/").get_data(as_text=True)  # the flash, at least
+    assert print_room.wait_for_jobs(120)
     listing = client.get("/s/print/").get_data(as_text=True)
     link = re.search(r'href="(/s/print/files/[^"]+)"', listing).group(1)
     download = client.get(link)
@@ -298,6 +301,20 @@ def test_staff_generate_list_and_download_in_their_area(client, auth, store, app
     auth.login("e001001")
     assert client.get("/s/print/").status_code == 404
     assert client.get(link).status_code == 404
+
+
+def test_a_batch_that_fails_while_rendering_is_reported_in_the_print_room(
+        client, auth, app, monkeypatch):
+    monkeypatch.setattr(documents, "RENDER_SECONDS", 0.001)
+    auth.login("township")
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/s/print/").get_data(as_text=True)).group(1)
+    response = client.post("/s/print/forms", data={"csrf_token": token, "village": VILLAGE_A})
+    assert response.status_code == 302
+    assert print_room.wait_for_jobs(60)
+    page = client.get("/s/print/").get_data(as_text=True)
+    assert "生成失败" in page and "排版超过" in page
+    assert not list(Path(app.config["EXPORTS_DIR"]).rglob("*.pdf"))
 
 
 @pytest.mark.parametrize("village, message", [
