@@ -127,6 +127,8 @@ def authenticate(store: Store, username: str, password: str, *, keys: list[str],
             _forget_old_failures(users, now, window)
             return None
         token = secrets.token_urlsafe(32)
+        for stale in [t for t in users.all("sessions") if t["expires"] < now]:
+            users.remove("sessions", token=stale["token"])  # keeps users.json from growing
         users.insert("sessions", {"token": token, "username": username,
                                   "expires": now + hours * 3600})
         for key in keys:

@@ -67,3 +67,15 @@ def test_login_never_redirects_off_site(client):
 def test_login_form_without_csrf_is_refused(client):
     response = client.post("/login", data={"username": "e001001", "password": "canbao-demo"})
     assert response.status_code == 400
+
+
+def test_expired_sessions_end_and_are_cleared_at_the_next_login(app, client, auth, store):
+    from survey_app.storage import Store
+    auth.login("e001001")
+    with store.transaction(Store.USERS) as shards:
+        for session in shards[Store.USERS].all("sessions"):
+            shards[Store.USERS].update("sessions", session["doc_id"], {"expires": 0})
+    assert client.get("/e/").status_code == 302  # an expired session is no session
+    auth.login("e001001")
+    sessions = store.read(Store.USERS).all("sessions")
+    assert len(sessions) == 1 and sessions[0]["expires"] > 0
