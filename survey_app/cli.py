@@ -147,11 +147,16 @@ def grid_import(path: str) -> None:
     try:
         count = grid.import_file(_store(), path)
     except grid.GridError as exc:
-        click.echo("网格文件有以下问题，未作任何修改：", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        raise SystemExit(1) from None
+        _fail_listing("网格文件有以下问题，未作任何修改：", exc.problems)
     click.echo(f"已导入 {count} 个网格单元。")
+
+
+def _fail_listing(heading: str, problems: list[str]) -> None:
+    """Print every problem of a file, then exit 1: staff fix them all in one pass."""
+    click.echo(heading, err=True)
+    for problem in problems:
+        click.echo(f"  - {problem}", err=True)
+    raise SystemExit(1)
 
 
 @click.group("roster", help="应登记名单（入户调查对象）。")
@@ -172,10 +177,7 @@ def roster_import(path: str, village: str) -> None:
         counts = roster.import_file(_store(), everywhere, state.registration_form(), village,
                                     path, Path(path).read_bytes())
     except roster.RosterError as exc:
-        click.echo("名单有以下问题，未导入任何数据：", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        raise SystemExit(1) from None
+        _fail_listing("名单有以下问题，未导入任何数据：", exc.problems)
     click.echo(f"已导入 {counts['households']} 户 {counts['persons']} 人；"
                f"已在系统中的 {counts['skipped']} 人未重复导入。")
 
