@@ -244,7 +244,7 @@ def _replay(store: Store, scope: Scope, submission_id: str, digest: str,
     if entry is None:
         return None
     record = read(Store.village(entry["village"])).get("persons", entry["person"])
-    if record is None or record.get("uuid") != submission_id:
+    if record is None or submission_id not in record.get("uuids", ()):
         return None  # reserved but never written: treat as new
     ref = make_ref(entry["village"], entry["person"])
     if entry["digest"] != digest:
@@ -287,7 +287,7 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
             shards[Store.index("idnum", old_id)].remove("entries", key=old_id)
         ref = make_ref(village, doc_id)
         write_audit(shard, scope, "update_person" if current else "register_person", ref,
-               receipt=record["receipt"])
+                    receipt=record["receipt"])
     return Submitted(ref, record["receipt"], created=current is None, warnings=result.warnings)
 
 
@@ -297,7 +297,10 @@ def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] |
     base = dict(current or {"created_at": stamp, "household": home["doc_id"]})
     base.pop("doc_id", None)
     return {
-        **base, "answers": result.values, "status": "registered", "uuid": submission_id,
+        # Every uuid that ever wrote this record, so a late retry of an earlier
+        # form is recognised as a replay even after the record was edited.
+        **base, "answers": result.values, "status": "registered",
+        "uuids": [*base.get("uuids", ()), submission_id],
         "receipt": base.get("receipt") or new_receipt(), "registered_by": scope.username,
         "updated_at": stamp, "warnings": {k: [str(w) for w in v]
                                           for k, v in result.warnings.items()},

@@ -221,3 +221,17 @@ def test_household_retry_with_same_uuid_makes_one_household(auth, client, store)
     unknown = client.post(url, json={**body, "uuid": str(uuidlib.uuid4()), "owner": "x"},
                           headers={"X-CSRFToken": token})
     assert unknown.status_code == 422 and "owner" in unknown.get_json()["errors"]
+
+
+def test_late_retry_of_a_first_form_after_an_edit_is_still_a_replay(auth, client, store):
+    auth.login("e001001")
+    token = auth.api_token()
+    first = submission(first_household(store, VILLAGE_A)["ref"])
+    created = post(client, token, first).get_json()
+    edit = {**submission(first["household"], id_number=first["id_number"], phone="0632-4400001"),
+            "person": created["id"]}
+    assert post(client, token, edit).status_code == 201
+    late = post(client, token, first)  # the phone's queue retries the first form
+    assert late.status_code == 200 and late.get_json()["id"] == created["id"]
+    person = client.get(f"/api/v1/persons/{created['id']}").get_json()
+    assert person["answers"]["phone"] == "0632-4400001"  # the retry changed nothing
