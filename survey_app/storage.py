@@ -237,9 +237,6 @@ class Shard:
     def remove(self, table: str, **equals: Any) -> None:
         self._db.table(table).remove(_equals_query(equals))
 
-    def count(self, table: str) -> int:
-        return len(self._db.table(table))
-
 
 def _equals_query(equals: dict[str, Any]):
     doc = Query()

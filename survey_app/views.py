@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, jsonify, render_template, request
 from flask_babel import get_locale
 from werkzeug import exceptions as werkzeug_exceptions
 
 from .i18n import lazy
-from .privacy import mask_id, mask_name, mask_phone
+from .privacy import scrub_logs
 from .registry import NotFound
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(label=label, mask_id=mask_id, mask_name=mask_name,
-                                 mask_phone=mask_phone)
+    app.jinja_env.globals.update(label=label)
+    scrub_logs(app.logger, logging.getLogger("waitress"))
     for status in (400, 404, 405, 413, 500):
         app.register_error_handler(status, _error_page)
     # Outside the caller's area and absent look the same: a plain 404.
