@@ -34,7 +34,11 @@ def village(village: str):
     query = request.args.get("q", "").strip()
     houses = registry.households(state.store(), scope, village)
     if query:
-        houses = [h for h in houses if query in h["head_name"] or query in h["address"]]
+        # Enumerators ask for a person as often as for a household head.
+        by_member = {p["household"] for p in registry.persons_in(state.store(), scope, village)
+                     if query in p["answers"].get("name", "")}
+        houses = [h for h in houses if query in h["head_name"] or query in h["address"]
+                  or h["doc_id"] in by_member]
     unit = state.current_grid().get(village)
     return render_template("enumerator/village.html", unit=unit, households=houses, q=query)
 

@@ -30,6 +30,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("EXPORTS_DIR", str(PROJECT_ROOT / "exports"), "Where generated files land."),
     Setting("PORTAL_OUTPUT", str(PROJECT_ROOT / "portal" / "output"), "Built portal folder."),
+    Setting("HTTPS", 0, "1 when served over HTTPS: session cookies are then marked Secure."),
     Setting("LOGIN_MAX_FAILURES", 5, "Failed logins allowed per user or address in the window."),
     Setting("LOGIN_WINDOW_SECONDS", 900, "Window for counting failed logins."),
     Setting("SESSION_HOURS", 12, "How long a login lasts: one working day in the field."),

@@ -79,3 +79,11 @@ def test_expired_sessions_end_and_are_cleared_at_the_next_login(app, client, aut
     auth.login("e001001")
     sessions = store.read(Store.USERS).all("sessions")
     assert len(sessions) == 1 and sessions[0]["expires"] > 0
+
+
+def test_https_setting_marks_the_session_cookie_secure(data_dir):
+    from survey_app import create_app
+    secure = create_app({"DATA": str(data_dir), "SECRET_KEY": "x", "HTTPS": 1})
+    plain = create_app({"DATA": str(data_dir), "SECRET_KEY": "x"})
+    assert secure.config["SESSION_COOKIE_SECURE"] is True
+    assert plain.config["SESSION_COOKIE_SECURE"] is False

@@ -162,3 +162,13 @@ def test_household_page_counts_people_still_missing(auth, client, store):
     house = first_household(store, VILLAGE_A)
     page = client.get(f"/e/h/{house['ref']}").get_data(as_text=True)
     assert f"还有 {house['members_count']} 人未登记" in page
+
+
+def test_village_search_finds_a_household_by_any_member_name(auth, client, store):
+    auth.login("e001001")
+    shard = store.read(Store.village(VILLAGE_A))
+    member = next(p for p in shard.all("persons") if p["answers"]["relationship"] != "head")
+    house = shard.get("households", member["household"])
+    page = client.get(f"/e/v/{VILLAGE_A}", query_string={"q": member["answers"]["name"]})
+    assert f"/e/h/{VILLAGE_A}.{member['household']}" in page.get_data(as_text=True)
+    assert house["head_name"] in page.get_data(as_text=True)
