@@ -32,8 +32,11 @@ def store() -> Store:
 def current_grid() -> grid.Grid:
     """The grid, re-read only when grid.json was replaced (any process may import one)."""
     state = current_app.extensions["canbao"]
-    path = store().path(Store.GRID)
-    stamp = (path.stat().st_ino, path.stat().st_mtime_ns) if path.exists() else None
+    try:
+        status = store().path(Store.GRID).stat()
+        stamp = (status.st_ino, status.st_mtime_ns)
+    except FileNotFoundError:
+        stamp = None
     cached_stamp, cached = state["grid"]
     if cached is None or cached_stamp != stamp:
         cached = grid.load(store())
