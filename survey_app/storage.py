@@ -10,7 +10,9 @@ that speaks plain dicts:
   grid, the users and the system audit.  No write rewrites more than one
   village's worth of data.
 * **Locks.**  Every read-modify-write holds a ``filelock`` per shard, taken in
-  sorted order so two transactions never deadlock.
+  sorted order so two transactions never deadlock, inside a shared hold on
+  one store-wide gate that a backup takes exclusively: a snapshot then sees
+  every transaction whole, including shards it creates (a new index bucket).
 * **Atomic, durable writes.**  A temporary file is written, fsynced and
   ``os.replace``-d over the old one, then the directory is fsynced.  Readers
   never see half a file, so reads need no lock.
@@ -23,12 +25,14 @@ that speaks plain dicts:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import itertools
 import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +45,7 @@ from tinydb.table import Document
 
 INDEX_BUCKETS = 64
 LOCK_TIMEOUT_SECONDS = 30
+_held = threading.local()  # whether this thread already holds the store-wide gate
 
 
 class CorruptShard(RuntimeError):
@@ -295,6 +300,10 @@ class Store:
         unique = sorted(set(names))
         locks = [self._lock(name) for name in unique]
         with contextlib.ExitStack() as stack:
+            if not getattr(_held, "gate", False):  # a nested transaction is already inside
+                stack.enter_context(self._gate(fcntl.LOCK_SH))
+                _held.gate = True
+                stack.callback(setattr, _held, "gate", False)
             for lock in locks:
                 stack.enter_context(lock)
             shards = {name: Shard(self.path(name), writable=True) for name in unique}
@@ -307,6 +316,39 @@ class Store:
         lock_path = self.root / "locks" / (name.replace("/", "__") + ".lock")
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         return FileLock(lock_path, timeout=LOCK_TIMEOUT_SECONDS)
+
+    @contextlib.contextmanager
+    def _gate(self, mode: int) -> Iterator[None]:
+        """Hold the store-wide gate: shared (LOCK_SH) by transactions, exclusive for a backup.
+
+        flock, not filelock, because filelock has no shared mode.  flock gives a
+        waiting exclusive holder no priority, so the gate is reached through a
+        turnstile that a backup closes while it waits: under steady writes it
+        still gets its turn once the transactions already inside finish.
+        """
+        with contextlib.ExitStack() as held:
+            with self._flock("_turnstile.lock", mode):
+                held.enter_context(self._flock("_gate.lock", mode))
+            yield
+
+    @contextlib.contextmanager
+    def _flock(self, name: str, mode: int) -> Iterator[None]:
+        path = self.root / "locks" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+b") as handle:
+            deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(handle, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"数据目录正忙（{path}），请稍后再试。") from None
+                    time.sleep(0.005)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def village_codes_on_disk(self) -> list[str]:
         folder = self.root / "villages"
@@ -330,7 +372,7 @@ class Store:
         return len(files)
 
     def backup(self, destination: str | Path | None = None) -> Path:
-        """A consistent snapshot: all shard locks held while copying, so no write is half-seen."""
+        """A consistent snapshot: the gate held exclusively, so no transaction is half-seen."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = Path(destination) if destination else self.root / "backups"
         snapshot = target / f"canbao-{stamp}"
@@ -338,8 +380,8 @@ class Store:
         while snapshot.exists():
             suffix += 1
             snapshot = target / f"canbao-{stamp}-{suffix}"
-        names = [str(p.relative_to(self.root)) for p in self.data_files()]
-        with self.transaction(*names):
+        with self._gate(fcntl.LOCK_EX):
+            names = [str(p.relative_to(self.root)) for p in self.data_files()]
             tmp = snapshot.with_name(snapshot.name + ".partial")
             tmp.mkdir(parents=True)
             for name in names:

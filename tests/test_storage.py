@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -118,3 +119,27 @@ def test_backup_while_writing_is_consistent(data_dir):
         number = person["answers"]["id_number"]
         entry = copy.read(Store.index("idnum", number)).find_one("entries", key=number)
         assert entry is not None, "a person in the snapshot lost its index entry"
+
+
+def test_backup_waits_for_a_transaction_that_creates_a_new_shard(data_dir):
+    """The CI failure of 2026-11-21: a snapshot listed its files, then a writer
+    created a new index bucket, and the copy held a person without its index."""
+    store = Store(data_dir)
+    village, bucket = Store.village(VILLAGES[0]), "index/fresh/00.json"
+    inside, snapshots = threading.Event(), []
+
+    def backup_once_writer_is_inside():
+        inside.wait(timeout=10)
+        snapshots.append(store.backup(data_dir.parent / "backups"))
+
+    backup = threading.Thread(target=backup_once_writer_is_inside)
+    backup.start()
+    with store.transaction(village, bucket) as shards:
+        shards[bucket].insert("entries", {"key": "k", "record": "r"})
+        shards[village].insert("notes", {"text": "与索引同时写入"})
+        inside.set()
+        time.sleep(0.3)  # the backup is now waiting on the gate, not copying
+    backup.join(timeout=30)
+    copy = Store(snapshots[0])
+    assert copy.read(bucket).find_one("entries", key="k") is not None
+    assert copy.read(village).all("notes")
