@@ -49,9 +49,13 @@ def new_household(village: str):
     scope.require(village)
     definition = state.household_form()
     errors = {}
+    # A blank printed form scanned for someone in a household not yet on the list:
+    # carry its code through, so the next page is that person's form, not a rescan.
+    paper_token = tokens.normalise(request.values.get("token"))
     if request.method == "POST":
         payload = request.form.to_dict()
         payload.pop("csrf_token", None)
+        payload.pop("token", None)
         try:
             ref, _created = registry.add_household(state.store(), scope, definition, village,
                                                    payload)
@@ -61,10 +65,12 @@ def new_household(village: str):
             return redirect(url_for(".household", ref=conflict.ref))
         else:
             flash(_("已添加家庭户，请逐一登记家庭成员。"), "success")
+            if paper_token:
+                return redirect(url_for(".register", ref=ref, token=paper_token))
             return redirect(url_for(".household", ref=ref))
     unit = state.current_grid().get(village)
     return render_template("enumerator/household_form.html", unit=unit, definition=definition,
-                           values=request.form, errors=errors,
+                           values=request.form, errors=errors, paper_token=paper_token,
                            submission_id=request.form.get("uuid") or str(uuid.uuid4())), \
         422 if errors else 200
 

@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from conftest import VILLAGE_A, VILLAGE_B, first_household
+from conftest import VILLAGE_A, VILLAGE_B, csrf_from, first_household
 
 from survey_app import tokens
 from survey_app.registry import NotFound, Scope
@@ -120,3 +120,29 @@ def test_blank_form_becomes_the_new_persons_record(client, auth, store):
     assert record["answers"]["name"] == "新来人" and "token" not in record["answers"]
     opened = client.get(f"/q/{token}")
     assert opened.headers["Location"].endswith(f"/e/p/{VILLAGE_A}.{entry['person']}")
+
+
+def test_blank_form_for_a_new_household_goes_straight_to_the_persons_form(client, auth, store):
+    token = tokens.issue_blank(store, SCOPE_A, VILLAGE_A, 1)[0]
+    auth.login("e001001")
+    choose = client.get(f"/q/{token}").get_data(as_text=True).replace("&amp;", "&")
+    new_url = f"/e/v/{VILLAGE_A}/households/new?token={token}"
+    assert new_url in choose
+    page = client.get(new_url).get_data(as_text=True)
+    assert f'name="token" value="{token}"' in page
+    form = {"csrf_token": csrf_from(page), "head_name": "钱新户", "address": "临山村9组2号",
+            "members_count": "1", "token": token,
+            "uuid": re.search(r'name="uuid" value="([^"]+)"', page).group(1)}
+    created = client.post(new_url, data=form)
+    assert created.status_code == 302
+    assert f"/register?token={token}" in created.headers["Location"]
+    home = next(h for h in store.read(Store.village(VILLAGE_A)).all("households")
+                if h.get("head_name") == "钱新户")
+    assert "token" not in home
+    assert tokens.lookup(store, token)["person"] is None  # bound only when the person is saved
+
+
+def test_a_junk_token_on_the_new_household_page_is_dropped(client, auth):
+    auth.login("e001001")
+    page = client.get(f"/e/v/{VILLAGE_A}/households/new?token=<script>").get_data(as_text=True)
+    assert 'name="token"' not in page and "<script>" not in page
