@@ -358,7 +358,12 @@ def import_roster(store: Store, village: str, houses: list[dict[str, Any]],
 
 # -- coverage -------------------------------------------------------------------------
 def village_coverage(store: Store, village: str) -> dict[str, Any]:
-    shard = store.read(Store.village(village))
+    name = Store.village(village)
+    row = store.derived(name, "coverage", lambda: _coverage_of(store.read(name), village))
+    return {**row, "not_enrolled": dict(row["not_enrolled"])}  # the cached row stays untouched
+
+
+def _coverage_of(shard: Shard, village: str) -> dict[str, Any]:
     persons = shard.all("persons")
     registered = [p for p in persons if p["status"] == "registered"]
     per_household = Counter(p["household"] for p in registered)

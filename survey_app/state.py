@@ -2,7 +2,8 @@
 
 Like flaskr's ``db.py``: ``init_app`` wires it in; views call the helpers.
 Nothing here caches records between requests, so worker processes never
-serve each other stale data; only the grid is reused while its file is unchanged.
+serve each other stale data; only values derived from a whole file (the grid, a
+village's coverage row) are reused, and only while that file is unchanged.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def init_app(app: Flask) -> None:
     data.mkdir(parents=True, exist_ok=True)
     store = Store(data)
     store.check()  # a corrupt shard stops start-up here, naming the file
-    app.extensions["canbao"] = {"store": store, "grid": (None, None)}
+    app.extensions["canbao"] = {"store": store}
 
 
 def store() -> Store:
@@ -31,17 +32,7 @@ def store() -> Store:
 
 def current_grid() -> grid.Grid:
     """The grid, re-read only when grid.json was replaced (any process may import one)."""
-    state = current_app.extensions["canbao"]
-    try:
-        status = store().path(Store.GRID).stat()
-        stamp = (status.st_ino, status.st_mtime_ns)
-    except FileNotFoundError:
-        stamp = None
-    cached_stamp, cached = state["grid"]
-    if cached is None or cached_stamp != stamp:
-        cached = grid.load(store())
-        state["grid"] = (stamp, cached)
-    return cached
+    return store().derived(Store.GRID, "grid", lambda: grid.load(store()))
 
 
 def registration_form() -> formdef.FormDefinition:

@@ -16,8 +16,10 @@ that speaks plain dicts:
 * **Atomic, durable writes.**  A temporary file is written, fsynced and
   ``os.replace``-d over the old one, then the directory is fsynced.  Readers
   never see half a file, so reads need no lock.
-* **No stale reads.**  TinyDB handles live for one operation only; nothing is
-  cached between requests or processes.
+* **No stale reads.**  TinyDB handles live for one operation only.  The one
+  thing kept between requests is a value derived from a whole shard (a
+  village's coverage row, the parsed grid), and it is recomputed whenever the
+  file's identity (inode, mtime, size) changes, which every write does.
 * **Corruption stops us.**  A shard that does not parse raises
   :class:`CorruptShard` naming the file; it is never overwritten.
 """
@@ -34,9 +36,9 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from filelock import FileLock
 from tinydb import Query, TinyDB
@@ -45,6 +47,7 @@ from tinydb.table import Document
 
 INDEX_BUCKETS = 64
 LOCK_TIMEOUT_SECONDS = 30
+T = TypeVar("T")
 _held = threading.local()  # whether this thread already holds the store-wide gate
 
 
@@ -264,6 +267,8 @@ class Store:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self._derived: dict[tuple[str, str], tuple[tuple[int, int, int] | None, Any]] = {}
+        self._derived_lock = threading.Lock()
 
     # -- shard names -------------------------------------------------------
     @staticmethod
@@ -311,6 +316,40 @@ class Store:
             changed = [s for s in shards.values() if s.storage.dirty_since is not None]
             for shard in sorted(changed, key=lambda s: s.storage.dirty_since):
                 shard.storage.flush()
+            self._forget_derived({name for name, s in shards.items() if s in changed})
+
+    def derived(self, name: str, kind: str, compute: Callable[[], T]) -> T:
+        """``compute()``, a value read from shard ``name``, cached until that file changes.
+
+        The value is shared between requests and threads: callers must not change it.
+
+        A dashboard over a few hundred villages would otherwise parse every
+        village file on every request.  Every write replaces the file, so its
+        (inode, mtime, size) changes; writes by this process also drop the entry
+        at once.  The stat comes before the read, so a write racing the
+        computation leaves a stale signature, never a stale value.
+        """
+        signature = self._signature(name)
+        with self._derived_lock:
+            cached = self._derived.get((name, kind))
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        value = compute()
+        with self._derived_lock:
+            self._derived[(name, kind)] = (signature, value)
+        return value
+
+    def _signature(self, name: str) -> tuple[int, int, int] | None:
+        try:
+            status = self.path(name).stat()
+        except FileNotFoundError:
+            return None
+        return status.st_ino, status.st_mtime_ns, status.st_size
+
+    def _forget_derived(self, names: set[str]) -> None:
+        with self._derived_lock:
+            for key in [k for k in self._derived if k[0] in names]:
+                del self._derived[key]
 
     def _lock(self, name: str) -> FileLock:
         lock_path = self.root / "locks" / (name.replace("/", "__") + ".lock")

@@ -1,0 +1,97 @@
+"""Coverage village by village: right figures, kept fresh while they are reused between requests."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import TOWNSHIP_A, VILLAGE_A, first_household
+from helpers import answers, submission
+
+from survey_app import formdef, registry
+from survey_app.registry import Scope
+from survey_app.settings import PROJECT_ROOT
+from survey_app.storage import Store
+
+SCOPE_A = Scope(username="tester", villages=frozenset({VILLAGE_A}))
+
+
+def village_row(page: str, village: str) -> list[int]:
+    """The figures of one village's row on the staff dashboard."""
+    row = re.search(rf'<tr>\s*<td><a href="/s/v/{village}">.*?</tr>', page, re.S).group(0)
+    return [int(n) for n in re.findall(r"<td>(\d+)</td>", row)]
+
+
+def expected_row(store: Store, village: str) -> list[int]:
+    shard = store.read(Store.village(village))
+    persons = shard.all("persons")
+    registered = [p for p in persons if p["status"] == "registered"]
+    households = shard.all("households")
+    visited = {p["household"] for p in registered}
+    return [len(households), sum(1 for h in households if h["doc_id"] in visited), len(persons),
+            len(registered), sum(1 for p in registered if p["answers"].get("not_enrolled_reason"))]
+
+
+def register(store: Store, village: str, **overrides) -> None:
+    house = first_household(store, village)
+    registry.submit(store, SCOPE_A, _form(), submission(house["ref"], **overrides))
+
+
+def _form():
+    return formdef.load(PROJECT_ROOT / "forms", "registration")
+
+
+def test_dashboard_rows_match_the_village_files(auth, client, store):
+    register(store, VILLAGE_A, resident_pension="not_enrolled", resident_medical="not_enrolled",
+             not_enrolled_reason="student")
+    auth.login("township")
+    page = client.get("/s/").get_data(as_text=True)
+    villages = re.findall(r'<a href="/s/v/(\d+)">', page)
+    assert villages and all(v.startswith(TOWNSHIP_A) for v in villages)
+    for village in villages:
+        assert village_row(page, village) == expected_row(store, village)
+    assert expected_row(store, VILLAGE_A)[-1] == 1
+
+
+def test_a_submission_shows_on_the_next_dashboard_view(auth, client, store):
+    auth.login("township")
+    before = village_row(client.get("/s/").get_data(as_text=True), VILLAGE_A)
+    auth.logout()
+    auth.login("e001001")
+    house = first_household(store, VILLAGE_A)
+    response = client.post("/api/v1/submissions", json=submission(house["ref"]),
+                           headers={"X-CSRFToken": auth.api_token()})
+    assert response.status_code == 201
+    auth.logout()
+    auth.login("township")
+    after = village_row(client.get("/s/").get_data(as_text=True), VILLAGE_A)
+    assert after[3] == before[3] + 1
+
+
+def test_a_write_by_another_process_is_seen(store, data_dir):
+    first = registry.village_coverage(store, VILLAGE_A)
+    other_process = Store(data_dir)  # its own cache, its own writes: only the file is shared
+    register(other_process, VILLAGE_A)
+    assert registry.village_coverage(store, VILLAGE_A)["persons_registered"] == \
+        first["persons_registered"] + 1
+
+
+def test_an_unchanged_village_is_not_parsed_again(store):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    name = Store.village(VILLAGE_A)
+    assert store.derived(name, "probe", compute) == store.derived(name, "probe", compute)
+    assert len(calls) == 1
+    register(store, VILLAGE_A, name="李四", id_number=answers()["id_number"])
+    assert store.derived(name, "probe", compute) == {"n": 2}
+
+
+def test_callers_cannot_spoil_the_cached_row(store):
+    row = registry.village_coverage(store, VILLAGE_A)
+    row["not_enrolled"]["student"] = 999
+    row["persons_registered"] = -1
+    again = registry.village_coverage(store, VILLAGE_A)
+    assert again["not_enrolled"].get("student") != 999 and again["persons_registered"] >= 0
