@@ -140,8 +140,10 @@ def _duplicate(home, existing, dup: Duplicate):
 
 
 def _render_form(home, existing, values, errors, warnings, submission_id, status=200):
+    changes = registry.history(state.store(), state.scope(), existing["ref"]) if existing else []
     return render_template(
         "enumerator/person_form.html", home=home, existing=existing, values=values,
         errors=errors, warnings=warnings, definition=state.registration_form(),
         submission_id=submission_id, unit=state.current_grid().get(home["village"]),
+        changes=changes,
     ), status

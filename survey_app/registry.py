@@ -25,6 +25,7 @@ from .storage import Shard, Store
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 ENVELOPE = frozenset({"uuid", "household", "person"})
+REVISIONS = "revisions"  # earlier answers of edited persons, in their village's file
 
 
 class NotFound(LookupError):
@@ -280,6 +281,7 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
             "entries", {"key": submission_id, "village": village, "person": doc_id,
                         "digest": digest}, key=submission_id)
         if current:
+            _keep_revision(shard, scope, doc_id, current, record)
             shard.replace("persons", doc_id, record)
         else:
             shard.insert("persons", record, doc_id=doc_id)
@@ -305,6 +307,34 @@ def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] |
         "updated_at": stamp, "warnings": {k: [str(w) for w in v]
                                           for k, v in result.warnings.items()},
     }
+
+
+def _keep_revision(shard: Shard, scope: Scope, doc_id: int, current: dict[str, Any],
+                   record: dict[str, Any]) -> None:
+    """Keep the answers an edit replaces: nothing once saved is lost, and who changed what shows."""
+    if current["answers"] == record["answers"]:
+        return
+    shard.insert(REVISIONS, {
+        "person": doc_id, "answers": current["answers"], "status": current["status"],
+        "saved_at": current.get("updated_at") or current.get("created_at"),
+        "saved_by": current.get("registered_by") or current.get("source", ""),
+        "replaced_at": record["updated_at"], "replaced_by": scope.username,
+    })
+
+
+def history(store: Store, scope: Scope, ref: str) -> list[dict[str, Any]]:
+    """A person's edits, newest first: when, by whom, and each changed field's old and new value."""
+    current = person(store, scope, ref)
+    kept = sorted(store.read(Store.village(current["village"])).find(REVISIONS, person=current["doc_id"]),
+                  key=lambda r: r["doc_id"])
+    versions = [r["answers"] for r in kept] + [current["answers"]]
+    changes = []
+    for revision, before, after in zip(kept, versions, versions[1:], strict=False):
+        fields = [name for name in dict.fromkeys([*before, *after]) if before.get(name) != after.get(name)]
+        changes.append({"at": revision["replaced_at"], "by": revision["replaced_by"],
+                        "was_expected": revision["status"] == "expected",
+                        "fields": [(name, before.get(name), after.get(name)) for name in fields]})
+    return changes[::-1]
 
 
 def record_export(store: Store, scope: Scope, villages: list[str], rows: int) -> None:

@@ -14,7 +14,7 @@ from .registry import NotFound
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(label=label)
+    app.jinja_env.globals.update(label=label, field_label=field_label, answer_text=answer_text)
     scrub_logs(app.logger, logging.getLogger("waitress"))
     for status in (400, 404, 405, 413, 500):
         app.register_error_handler(status, _error_page)
@@ -28,6 +28,21 @@ def label(item) -> str:
     if str(get_locale()) == "en" and english:
         return english
     return getattr(item, "label", None) or getattr(item, "title", "")
+
+
+def field_label(definition, name: str) -> str:
+    """A field's label; the bare name for an answer kept from a field since removed."""
+    found = next((f for f in definition.fields if f.name == name), None)
+    return label(found) if found else name
+
+
+def answer_text(definition, name: str, value) -> str:
+    """A stored answer as the reader sees it: a choice by its label, nothing as a dash."""
+    if value in (None, ""):
+        return "—"
+    found = next((f for f in definition.fields if f.name == name), None)
+    choice = next((c for c in found.choices if c.value == value), None) if found else None
+    return label(choice) if choice else str(value)
 
 
 MESSAGES = {
