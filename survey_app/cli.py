@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from . import portal_site
 from .storage import CorruptShard
 
 
@@ -92,7 +93,7 @@ def demo(host: str, port: int, no_serve: bool, households: int) -> None:
 
 
 def _build_portal_quietly() -> None:
-    out = _build_portal(Path(current_app.config["PORTAL_OUTPUT"]))
+    out = portal_site.build()
     click.echo(f"门户已构建：{out}")
 
 
@@ -192,17 +193,8 @@ def portal_group() -> None:
 @click.option("--production", is_flag=True, help="用 publishconf.py（正式发布的网址）")
 @with_appcontext
 def portal_build(output: str | None, production: bool) -> None:
-    out = _build_portal(Path(output or current_app.config["PORTAL_OUTPUT"]), production)
+    out = portal_site.build(Path(output) if output else None, production)
     click.echo(f"门户已构建：{out}")
-
-
-def _build_portal(output: Path, production: bool = False) -> Path:
-    from .documents import published_notices
-    from .portal import PELICANCONF, PUBLISHCONF, build_portal
-    return build_portal(output, grid_units=list(_grid().units.values()),
-                        campaign_file=Path(current_app.config["CAMPAIGN_FILE"]),
-                        notices=published_notices(current_app.config["EXPORTS_DIR"]),
-                        settings_file=PUBLISHCONF if production else PELICANCONF)
 
 
 if __name__ == "__main__":

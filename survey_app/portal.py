@@ -348,6 +348,16 @@ def _run_pelican(settings_file: Path, override: dict[str, Any]) -> None:
         raise PortalError("门户生成出错：" + "；".join(counter.messages))
 
 
+def built_on(folder: str | Path) -> dt.date | None:
+    """The "today" a portal folder was built for; None if we did not build it."""
+    try:
+        marker = (Path(folder) / OUTPUT_MARKER).read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    found = re.search(r"^built_on = (\d{4}-\d{2}-\d{2})$", marker, re.M)
+    return dt.date.fromisoformat(found.group(1)) if found else dt.date.min  # an older build
+
+
 def _is_ours(folder: Path) -> bool:
     return (folder / OUTPUT_MARKER).is_file() or not any(folder.iterdir())
 
@@ -399,7 +409,8 @@ def build_portal(
     try:
         override = {**(settings_override or {}), "CANBAO": data, "OUTPUT_PATH": str(staging)}
         _run_pelican(Path(settings_file), override)
-        (staging / OUTPUT_MARKER).write_text("built by survey_app.portal\n", encoding="utf-8")
+        (staging / OUTPUT_MARKER).write_text(f"built by survey_app.portal\nbuilt_on = {today}\n",
+                                             encoding="utf-8")
         _swap_in(staging, output)
     finally:
         if staging.exists():

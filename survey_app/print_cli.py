@@ -7,7 +7,7 @@ import contextlib
 import click
 from flask.cli import with_appcontext
 
-from . import documents, state
+from . import documents, portal_site, state
 from .registry import Scope
 
 
@@ -60,3 +60,4 @@ def print_notice(kind: str, village: str | None, township: str | None) -> None:
     except documents.DocumentError as exc:
         raise click.ClickException(str(exc)) from None
     _report(export)
+    portal_site.after_printing(kind)

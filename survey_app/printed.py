@@ -25,7 +25,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from . import documents, registry, state, tokens
+from . import documents, portal_site, registry, state, tokens
 from .i18n import _
 from .registry import NotFound
 
@@ -168,6 +168,7 @@ def _generate(make):
         export = make(state.scope())
     except (documents.DocumentError, NotFound) as exc:
         return _failed(_explain(exc))
+    portal_site.after_printing(export.meta["kind"])
     flash(_("已生成“%(t)s”，共 %(n)d 页。", t=export.meta["title"], n=export.meta["pages"]),
           "success")
     return redirect(url_for(".index"))
