@@ -48,7 +48,7 @@ from tinydb.table import Document
 INDEX_BUCKETS = 64
 LOCK_TIMEOUT_SECONDS = 30
 T = TypeVar("T")
-_held = threading.local()  # whether this thread already holds the store-wide gate
+_held = threading.local()  # the data folders whose store-wide gate this thread holds
 
 
 class CorruptShard(RuntimeError):
@@ -305,10 +305,11 @@ class Store:
         unique = sorted(set(names))
         locks = [self._lock(name) for name in unique]
         with contextlib.ExitStack() as stack:
-            if not getattr(_held, "gate", False):  # a nested transaction is already inside
+            inside = _held.__dict__.setdefault("roots", set())
+            if self.root not in inside:  # else a nested transaction: its outer one holds the gate
                 stack.enter_context(self._gate(fcntl.LOCK_SH))
-                _held.gate = True
-                stack.callback(setattr, _held, "gate", False)
+                inside.add(self.root)
+                stack.callback(inside.discard, self.root)
             for lock in locks:
                 stack.enter_context(lock)
             shards = {name: Shard(self.path(name), writable=True) for name in unique}

@@ -143,3 +143,23 @@ def test_backup_waits_for_a_transaction_that_creates_a_new_shard(data_dir):
     copy = Store(snapshots[0])
     assert copy.read(bucket).find_one("entries", key="k") is not None
     assert copy.read(village).all("notes")
+
+
+def test_a_nested_transaction_does_not_deadlock_with_a_waiting_backup(data_dir):
+    store = Store(data_dir)
+    outer, inner = Store.village(VILLAGES[0]), Store.village(VILLAGES[1])
+    inside, snapshots = threading.Event(), []
+    backup = threading.Thread(target=lambda: (inside.wait(timeout=10), snapshots.append(
+        store.backup(data_dir.parent / "backups"))))
+    backup.start()
+    started = time.monotonic()
+    with store.transaction(outer) as shards:
+        shards[outer].insert("notes", {"text": "外层"})
+        inside.set()
+        time.sleep(0.3)  # the backup now holds the turnstile, waiting for the gate
+        with store.transaction(inner) as nested:
+            nested[inner].insert("notes", {"text": "内层"})
+    backup.join(timeout=30)
+    assert time.monotonic() - started < 10  # not the 30 s lock timeout
+    copy = Store(snapshots[0])
+    assert copy.read(outer).all("notes") and copy.read(inner).all("notes")
