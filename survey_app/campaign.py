@@ -16,8 +16,11 @@ class Phase:
     end: dt.date
     summary: str
 
-    def contains(self, day: dt.date) -> bool:
-        return self.start <= day <= self.end
+    def status_on(self, day: dt.date) -> str:
+        """"past", "current" or "future" as seen on ``day``."""
+        if day < self.start:
+            return "future"
+        return "past" if day > self.end else "current"
 
 
 @dataclass(frozen=True)
@@ -25,9 +28,6 @@ class Campaign:
     title: str
     year: int
     phases: tuple[Phase, ...]
-
-    def phase_on(self, day: dt.date) -> Phase | None:
-        return next((p for p in self.phases if p.contains(day)), None)
 
     def phase(self, key: str) -> Phase:
         return next(p for p in self.phases if p.key == key)

@@ -197,12 +197,6 @@ class CalendarView:
         return next((p for p in self.phases if p.status == "future"), None)
 
 
-def _status(start: dt.date, end: dt.date, today: dt.date) -> str:
-    if today < start:
-        return "future"
-    return "past" if today > end else "current"
-
-
 def _months(first: dt.date, last: dt.date) -> Iterable[tuple[int, int]]:
     year, month = first.year, first.month
     while (year, month) <= (last.year, last.month):
@@ -212,7 +206,7 @@ def _months(first: dt.date, last: dt.date) -> Iterable[tuple[int, int]]:
 
 def calendar_view(campaign: Campaign, today: dt.date) -> CalendarView:
     phases = tuple(
-        PhaseView(n, p.key, p.name, p.start, p.end, p.summary, _status(p.start, p.end, today))
+        PhaseView(n, p.key, p.name, p.start, p.end, p.summary, p.status_on(today))
         for n, p in enumerate(campaign.phases, start=1)
     )
     by_day = {p.start + dt.timedelta(days=i): p for p in phases for i in range((p.end - p.start).days + 1)}
