@@ -140,7 +140,7 @@ def _duplicate(home, existing, dup: Duplicate):
 
 
 def _render_form(home, existing, values, errors, warnings, submission_id, status=200):
-    changes = registry.history(state.store(), state.scope(), existing["ref"]) if existing else []
+    changes = registry.history(state.store(), existing) if existing else []
     return render_template(
         "enumerator/person_form.html", home=home, existing=existing, values=values,
         errors=errors, warnings=warnings, definition=state.registration_form(),

@@ -50,8 +50,12 @@ class Field:
     derived: str | None = None
     hint: str = ""
 
+    def choice(self, value: Any) -> Choice | None:
+        return next((c for c in self.choices if c.value == value), None)
+
     def choice_label(self, value: Any) -> str:
-        return next((c.label for c in self.choices if c.value == value), "")
+        found = self.choice(value)
+        return found.label if found else ""
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,14 @@ class FormDefinition:
         return tuple(f for s in self.sections for f in s.fields)
 
     def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
+        found = self.find(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def find(self, name: str) -> Field | None:
+        """The field, or None for a name it no longer has (an answer kept from an older form)."""
+        return next((f for f in self.fields if f.name == name), None)
 
     @property
     def field_names(self) -> frozenset[str]:

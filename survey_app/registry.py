@@ -322,9 +322,12 @@ def _keep_revision(shard: Shard, scope: Scope, doc_id: int, current: dict[str, A
     })
 
 
-def history(store: Store, scope: Scope, ref: str) -> list[dict[str, Any]]:
-    """A person's edits, newest first: when, by whom, and each changed field's old and new value."""
-    current = person(store, scope, ref)
+def history(store: Store, current: dict[str, Any]) -> list[dict[str, Any]]:
+    """A person's edits, newest first: when, by whom, and each changed field's old and new value.
+
+    ``current`` is the person as :func:`person` returned it, so the caller's
+    area was already checked and the record is not read a second time.
+    """
     kept = sorted(store.read(Store.village(current["village"])).find(REVISIONS, person=current["doc_id"]),
                   key=lambda r: r["doc_id"])
     versions = [r["answers"] for r in kept] + [current["answers"]]

@@ -32,7 +32,7 @@ def label(item) -> str:
 
 def field_label(definition, name: str) -> str:
     """A field's label; the bare name for an answer kept from a field since removed."""
-    found = next((f for f in definition.fields if f.name == name), None)
+    found = definition.find(name)
     return label(found) if found else name
 
 
@@ -40,8 +40,8 @@ def answer_text(definition, name: str, value) -> str:
     """A stored answer as the reader sees it: a choice by its label, nothing as a dash."""
     if value in (None, ""):
         return "—"
-    found = next((f for f in definition.fields if f.name == name), None)
-    choice = next((c for c in found.choices if c.value == value), None) if found else None
+    found = definition.find(name)
+    choice = found.choice(value) if found else None
     return label(choice) if choice else str(value)
 
 
