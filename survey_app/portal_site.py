@@ -9,7 +9,6 @@ public notice, so what it shows is never a day or a notice behind.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from filelock import FileLock, Timeout
 from flask import Blueprint, abort, current_app, redirect, send_from_directory
 
 bp = Blueprint("portal_site", __name__, url_prefix="/portal")
-_building = threading.Lock()
 RETRY_SECONDS = 600  # after a failed daily rebuild, so a broken input does not cost every request
 
 
@@ -35,10 +33,9 @@ def build(output: Path | None = None, production: bool = False) -> Path:
 def rebuild_quietly() -> bool:
     """Rebuild the served portal; on failure log it and keep the old site (False)."""
     root = Path(current_app.config["PORTAL_OUTPUT"])
-    # One builder at a time across threads and worker processes; the others serve
-    # the current site, which stays whole because a build swaps in at the end.
-    if not _building.acquire(blocking=False):
-        return False
+    # One builder at a time across threads and worker processes (each FileLock is
+    # its own descriptor, so threads exclude each other too); the others serve the
+    # current site, which stays whole because a build swaps in at the end.
     try:
         root.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(root.parent / f".{root.name}.build.lock", timeout=0):
@@ -50,8 +47,6 @@ def rebuild_quietly() -> bool:
         current_app.logger.exception("portal rebuild failed")
         current_app.extensions["canbao"]["portal_retry"] = time.monotonic() + RETRY_SECONDS
         return False
-    finally:
-        _building.release()
 
 
 def after_printing(kind: str) -> None:
@@ -66,9 +61,10 @@ def after_printing(kind: str) -> None:
 def serve(path: str = "index.html"):
     from .portal import built_on
     root = Path(current_app.config["PORTAL_OUTPUT"])
-    built = built_on(root)
     retry_at = current_app.extensions["canbao"].get("portal_retry", 0)
-    if built is not None and built != dt.date.today() and time.monotonic() >= retry_at:
+    # Pages only: a new day is noticed on the first page view, and assets stay a plain file send.
+    if path.endswith(".html") and time.monotonic() >= retry_at \
+            and built_on(root) not in (None, dt.date.today()):
         rebuild_quietly()  # about 0.1 s, once a day
     if not root.is_dir():
         abort(404)

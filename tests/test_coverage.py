@@ -9,7 +9,7 @@ from helpers import answers, submission
 
 from survey_app import formdef, registry
 from survey_app.registry import Scope
-from survey_app.settings import PROJECT_ROOT
+from survey_app.settings import defaults
 from survey_app.storage import Store
 
 SCOPE_A = Scope(username="tester", villages=frozenset({VILLAGE_A}))
@@ -37,7 +37,7 @@ def register(store: Store, village: str, **overrides) -> None:
 
 
 def _form():
-    return formdef.load(PROJECT_ROOT / "forms", "registration")
+    return formdef.load(defaults()["FORMS_DIR"], "registration")
 
 
 def test_dashboard_rows_match_the_village_files(auth, client, store):
