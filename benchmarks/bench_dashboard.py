@@ -25,7 +25,7 @@ from bench_submissions import Client  # noqa: E402
 from live_server import running_server  # noqa: E402
 
 from survey_app import demo, grid  # noqa: E402
-from survey_app.storage import Store  # noqa: E402
+from survey_app.store import Store  # noqa: E402
 
 
 def timed_get(client: Client, path: str, expect: str = "入户登记进度") -> float:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from survey_app import create_app, demo, documents, grid, registry, state
 from survey_app.registry import Scope
-from survey_app.storage import Store
+from survey_app.store import Store
 
 VILLAGE = "370403001001"
 

@@ -29,7 +29,7 @@ from helpers import answers  # noqa: E402
 from live_server import running_server  # noqa: E402
 
 from survey_app import demo, grid  # noqa: E402
-from survey_app.storage import Store  # noqa: E402
+from survey_app.store import Store  # noqa: E402
 
 
 class Client:

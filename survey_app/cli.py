@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import portal_site
-from .storage import CorruptShard
+from .store import CorruptShard, StoreFormatError
 
 
 def _create_app():
@@ -27,7 +27,7 @@ def cli():
 def main() -> None:
     try:
         cli.main(prog_name="canbao")
-    except CorruptShard as exc:
+    except (CorruptShard, StoreFormatError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
 

@@ -15,7 +15,7 @@ from faker import Faker
 from stdnum.cn import ric
 
 from . import grid, registry, users
-from .storage import Store
+from .store import Store
 
 DISTRICT = ("370403", "薛城区")
 TOWNSHIPS = (

@@ -38,12 +38,13 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import registry, state, tokens
+from .atomicfile import write_atomically
 from .campaign import load_campaign
 from .formdef import Field, FormDefinition
 from .grid import Grid
 from .privacy import mask_id, mask_name
 from .registry import CHINA, NotFound, Scope
-from .storage import Store, atomic_write_json
+from .store import Store
 
 SCHEME = "canbao:"
 STATIC_PREFIX = SCHEME + "static/"
@@ -337,7 +338,7 @@ def _publish(exports_dir: Path, tmp_pdf: Path, target: Path, meta: dict[str, Any
     """Move the finished PDF into place, then write its description (listing reads only those)."""
     os.replace(tmp_pdf, target)
     meta = {**meta, "path": str(target.relative_to(exports_dir)), "bytes": target.stat().st_size}
-    atomic_write_json(target.with_suffix(".json"), meta)
+    write_atomically(target.with_suffix(".json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
     return Export(target, meta)
 
 

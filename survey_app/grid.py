@@ -10,14 +10,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .formdef import LANDLINE, MOBILE
-from .storage import Store
+from .store import Store
 
 LEVELS = ("district", "township", "village")
 LEVEL_NAMES = {"district": "区县", "township": "乡镇/街道", "village": "村/社区"}
@@ -35,24 +35,47 @@ class GridError(ValueError):
 
 @dataclass(frozen=True)
 class Grid:
-    """All units by code, with the navigation every scope check needs."""
+    """All units by code, with the navigation every scope check needs.
+
+    A Grid is built once per version of grid.json and shared by every request,
+    so the navigation is worked out once and then looked up: a request's
+    scope costs the same for a village enumerator as for a city.
+    """
 
     units: dict[str, dict[str, Any]]
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, code: str) -> dict[str, Any] | None:
         return self.units.get(code)
 
     def children(self, code: str | None) -> list[dict[str, Any]]:
-        return sorted((u for u in self.units.values() if u["parent"] == code),
-                      key=lambda u: u["code"])
+        if "children" not in self._memo:
+            by_parent: dict[str | None, list[dict[str, Any]]] = {}
+            for unit in sorted(self.units.values(), key=lambda u: u["code"]):
+                by_parent.setdefault(unit["parent"], []).append(unit)
+            self._memo["children"] = by_parent
+        return self._memo["children"].get(code, [])
 
     def villages_under(self, code: str) -> list[str]:
-        unit = self.units.get(code)
-        if unit is None:
-            return []
-        if unit["level"] == "village":
-            return [code]
-        return [v for child in self.children(code) for v in self.villages_under(child["code"])]
+        memo = self._memo.setdefault("villages_under", {})
+        if code not in memo:
+            unit = self.units.get(code)
+            if unit is None:
+                memo[code] = []
+            elif unit["level"] == "village":
+                memo[code] = [code]
+            else:
+                memo[code] = [v for child in self.children(code)
+                              for v in self.villages_under(child["code"])]
+        return memo[code]
+
+    def villages_of_area(self, area: Iterable[str]) -> frozenset[str]:
+        """Every village under any of these units: an account's whole scope."""
+        key = tuple(sorted(area))
+        memo = self._memo.setdefault("areas", {})
+        if key not in memo:
+            memo[key] = frozenset(v for code in key for v in self.villages_under(code))
+        return memo[key]
 
     def township_of(self, village_code: str) -> dict[str, Any] | None:
         village = self.units.get(village_code)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from stdnum import numdb
 from stdnum.cn import ric
@@ -81,16 +82,24 @@ def _birth_date(number: str) -> dt.date:
 
 
 def _county(number: str, birth_year: int) -> tuple[str | None, list[str]]:
-    results = numdb.get("cn/loc").info(number[:6])
+    county, warnings = _county_in(number[:6], birth_year)
+    return county, list(warnings)
+
+
+@lru_cache(maxsize=8192)
+def _county_in(code: str, birth_year: int) -> tuple[str | None, tuple]:
+    """The county a code named in a birth year (stdnum's table lookup is slow: remembered)."""
+    number = f"{code}{birth_year:04d}0101000"
+    number += ric.calc_check_digit(number + "0")
+    results = numdb.get("cn/loc").info(code)
     info = {k: v for _part, props in results for k, v in props.items()}
     if not info:
-        return None, [lazy("行政区划代码 %(c)s 未收录，请核对证件（不影响保存）。", c=number[:6])]
+        return None, (lazy("行政区划代码 %(c)s 未收录，请核对证件（不影响保存）。", c=code),)
     try:
         place = ric.get_birth_place(number)
     except ric.InvalidComponent:
         latest = info["county"].split(",")[-1].split("]")[-1]
-        return latest, [
-            lazy("行政区划代码 %(c)s 晚于出生年份设立，多为后来换发的证件，可以保存。",
-                 c=number[:6])
-        ]
-    return place.get("county"), []
+        return latest, (
+            lazy("行政区划代码 %(c)s 晚于出生年份设立，多为后来换发的证件，可以保存。", c=code),
+        )
+    return place.get("county"), ()

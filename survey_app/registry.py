@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import coverage as coverage_rows
 from .formdef import FormDefinition, Result
 from .grid import Grid
-from .storage import Shard, Store
+from .store import Shard, Store
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -169,7 +170,7 @@ def add_household(store: Store, scope: Scope, definition: FormDefinition, villag
     digest = content_digest({"village": village, "answers": answers})
     result = definition.validate(answers)
     name = Store.village(village)
-    with store.transaction(name) as shards:
+    with coverage_rows.transaction(store, [village]) as shards:
         shard = shards[name]
         earlier = shard.find_one("households", uuid=submission_id) if submission_id else None
         if earlier:
@@ -259,9 +260,9 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
     village = home["village"]
     id_number = result.values["id_number"]
     old_id = (target or {}).get("answers", {}).get("id_number")
-    names = [Store.village(village), Store.index("uuid", submission_id),
+    names = [Store.index("uuid", submission_id),
              Store.index("idnum", id_number)] + ([Store.index("idnum", old_id)] if old_id else [])
-    with store.transaction(*names) as shards:
+    with coverage_rows.transaction(store, [village], *names) as shards:
         shard = shards[Store.village(village)]
         replay = _replay(store, scope, submission_id, digest, shards)  # a racing twin may have won
         if replay:
@@ -347,91 +348,91 @@ def record_export(store: Store, scope: Scope, villages: list[str], rows: int) ->
 
 
 # -- expected roster ---------------------------------------------------------------
+ROSTER_CHUNK_PERSONS = 30_000  # persons per transaction in a bulk import (memory stays bounded)
+
+
 def import_roster(store: Store, village: str, houses: list[dict[str, Any]],
                   username: str = "system") -> dict[str, int]:
-    """Load a village's expected households and persons (status "expected").
+    """Load one village's expected households and persons (status "expected")."""
+    return import_rosters(store, {village: houses}, username)[village]
+
+
+def import_rosters(store: Store, rosters: Mapping[str, list[dict[str, Any]]],
+                   username: str = "system") -> dict[str, dict[str, int]]:
+    """Load the expected rosters of many villages with one write per file touched.
 
     Each house is the household's fields plus ``members``: a list of partial
     form answers (at least name and id_number).  A person whose ID number is
-    already known anywhere is skipped, never duplicated.
+    already known anywhere is skipped, never duplicated.  Villages are taken
+    in chunks of about ``ROSTER_CHUNK_PERSONS`` people: one transaction each,
+    so the ID-index buckets a county touches are each appended to once per
+    chunk rather than once per village.
     """
-    id_numbers = [m["id_number"] for h in houses for m in h["members"]]
-    names = [Store.village(village)] + sorted({Store.index("idnum", n) for n in id_numbers})
-    skipped = 0
-    with store.transaction(*names) as shards:
-        shard = shards[Store.village(village)]
-        next_person = shard.next_id("persons")
-        persons, entries = [], []
-        seen: set[str] = set()
-        house_ids = shard.insert_many("households", [
-            {**{k: v for k, v in h.items() if k != "members"}, "source": "roster",
-             "created_at": now_iso()} for h in houses])
-        for house_id, house in zip(house_ids, houses, strict=True):
-            for answers in house["members"]:
-                number = answers["id_number"]
-                if number in seen or locate_id_number(store, number, shards):
-                    skipped += 1
-                    continue
-                seen.add(number)
-                persons.append({"household": house_id, "status": "expected",
-                                "answers": answers, "created_at": now_iso()})
-                entries.append((number, next_person + len(persons) - 1))
-        by_bucket: dict[str, list[dict[str, Any]]] = {}
-        for number, doc_id in entries:
-            by_bucket.setdefault(Store.index("idnum", number), []).append(
-                {"key": number, "village": village, "person": doc_id})
-        for name, bucket_entries in by_bucket.items():
-            shards[name].upsert_by_key("entries", bucket_entries)
-        shard.insert_documents("persons", {next_person + i: p for i, p in enumerate(persons)})
-        added = len(persons)
-        write_audit(shard, Scope(frozenset(), username), "import_roster", village,
-               households=len(houses), persons=added, skipped=skipped)
+    results: dict[str, dict[str, int]] = {}
+    for chunk in _chunks(rosters):
+        numbers = {m["id_number"] for v in chunk for h in rosters[v] for m in h["members"]}
+        buckets = sorted({Store.index("idnum", n) for n in numbers})
+        with coverage_rows.transaction(store, chunk, *buckets) as shards:
+            seen: set[str] = set()
+            for village in chunk:
+                results[village] = _import_village(store, shards, village, rosters[village],
+                                                   username, seen)
+    return results
+
+
+def _chunks(rosters: Mapping[str, list[dict[str, Any]]]) -> Iterable[list[str]]:
+    chunk: list[str] = []
+    size = 0
+    for village, houses in rosters.items():
+        chunk.append(village)
+        size += sum(len(h["members"]) for h in houses)
+        if size >= ROSTER_CHUNK_PERSONS:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _import_village(store: Store, shards: Mapping[str, Shard], village: str,
+                    houses: list[dict[str, Any]], username: str, seen: set[str]) -> dict[str, int]:
+    shard = shards[Store.village(village)]
+    stamp = now_iso()
+    house_ids = shard.insert_many("households", [
+        {**{k: v for k, v in h.items() if k != "members"}, "source": "roster", "created_at": stamp}
+        for h in houses])
+    added = skipped = 0
+    for house_id, house in zip(house_ids, houses, strict=True):
+        for answers in house["members"]:
+            number = answers["id_number"]
+            if number in seen or locate_id_number(store, number, shards):
+                skipped += 1
+                continue
+            seen.add(number)
+            doc_id = shard.insert("persons", {"household": house_id, "status": "expected",
+                                              "answers": answers, "created_at": stamp})
+            shards[Store.index("idnum", number)].upsert(  # replaces a stale reservation, if any
+                "entries", {"key": number, "village": village, "person": doc_id}, key=number)
+            added += 1
+    write_audit(shard, Scope(frozenset(), username), "import_roster", village,
+                households=len(houses), persons=added, skipped=skipped)
     return {"households": len(houses), "persons": added, "skipped": skipped}
 
 
 # -- coverage -------------------------------------------------------------------------
 def village_coverage(store: Store, village: str) -> dict[str, Any]:
-    name = Store.village(village)
-    row = store.derived(name, "coverage", lambda: _coverage_of(store.read(name), village))
-    return {**row, "not_enrolled": dict(row["not_enrolled"])}  # the cached row stays untouched
-
-
-def _coverage_of(shard: Shard, village: str) -> dict[str, Any]:
-    persons = shard.all("persons")
-    registered = [p for p in persons if p["status"] == "registered"]
-    per_household = Counter(p["household"] for p in registered)
-    houses = shard.all("households")
-    reasons = Counter(p["answers"].get("not_enrolled_reason") for p in registered)
-    reasons.pop(None, None)
-    return {
-        "village": village,
-        "households": len(houses),
-        "households_visited": sum(1 for h in houses if per_household.get(h["doc_id"])),
-        "households_complete": sum(
-            1 for h in houses if per_household.get(h["doc_id"], 0) >= h.get("members_count", 1)
-        ),
-        "persons_expected": len(persons),
-        "persons_registered": len(registered),
-        "not_enrolled": dict(reasons),
-        "special_groups": sum(1 for p in registered if p["answers"].get("special_group")),
-    }
+    return coverage_rows.village_row(store, village)
 
 
 def coverage(store: Store, grid: Grid, villages: Iterable[str]) -> list[dict[str, Any]]:
+    codes = list(villages)
+    found = coverage_rows.rows(store, codes)
     rows = []
-    for code in villages:
-        row = village_coverage(store, code)
+    for code in codes:
         unit = grid.get(code) or {"name": code}
         township = grid.township_of(code) or {"name": ""}
-        rows.append({**row, "name": unit["name"], "township": township["name"]})
+        rows.append({**found[code], "name": unit["name"], "township": township["name"]})
     return rows
 
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("households", "households_visited", "households_complete",
-            "persons_expected", "persons_registered", "special_groups")
-    summed = {k: sum(r[k] for r in rows) for k in keys}
-    reasons: Counter = Counter()
-    for row in rows:
-        reasons.update(row["not_enrolled"])
-    return {**summed, "not_enrolled": dict(reasons)}
+    return coverage_rows.totals(rows)

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from . import idcard, registry
 from .formdef import FormDefinition
-from .storage import Store
+from .store import Store
 
 COLUMNS = {
     "户编号": "house", "户主姓名": "head_name", "门牌地址": "address",

@@ -21,6 +21,9 @@ class Setting(NamedTuple):
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATA", None, "Data directory; defaults to the instance folder. Env: CANBAO_DATA."),
+    Setting("DATABASE_URL", "", "PostgreSQL URL (postgresql://…): several servers share one database "
+            "instead of the data folder's files."),
+    Setting("STORE_CACHE_MB", 512, "Memory each server process may keep of recently used shards."),
     Setting("SECRET_KEY", "", "Signs sessions; empty: generated once into the instance folder."),
     Setting("FORMS_DIR", str(PROJECT_ROOT / "forms"), "Folder of form definitions (TOML)."),
     Setting(

@@ -15,14 +15,17 @@ from flask_login import current_user
 
 from . import formdef, grid
 from .registry import Scope
-from .storage import Store
+from .store import Store, open_store
 
 
 def init_app(app: Flask) -> None:
     data = Path(app.config["DATA"] or app.instance_path)
     data.mkdir(parents=True, exist_ok=True)
-    store = Store(data)
-    store.check()  # a corrupt shard stops start-up here, naming the file
+    store = open_store(data, app.config["DATABASE_URL"], app.config["STORE_CACHE_MB"])
+    # What a crash can leave is repaired here, and a damaged file stops start-up
+    # naming itself; nothing is parsed whole, so starting costs the same for a city.
+    for name in store.recover():
+        app.logger.warning("数据分片 %s 在上次异常退出后已修复（残留内容保存在 recovered/）", name)
     app.extensions["canbao"] = {"store": store}
 
 
@@ -46,4 +49,4 @@ def household_form() -> formdef.FormDefinition:
 def scope() -> Scope:
     if not current_user.is_authenticated:
         abort(401)
-    return Scope(frozenset(current_user.villages(current_grid())), current_user.username)
+    return Scope(current_user.villages(current_grid()), current_user.username)

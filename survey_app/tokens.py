@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 from .registry import Scope, now_iso, parse_ref, write_audit
-from .storage import Store
+from .store import Store
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by hand
 LENGTH = 10

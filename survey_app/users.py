@@ -1,12 +1,15 @@
 """Accounts, their areas, server-side sessions and the failed-login throttle.
 
 Sessions are rows in the store, not just signed cookies, so that logging out
-really ends a session and every login gets a fresh session id.  The throttle
-lives in the store too, so it holds across all server processes.
+really ends a session and every login gets a fresh session id; only a hash of
+each session token is stored.  Sessions and the throttle live in small
+bucketed shards of their own, so a request looks its session up without
+reading every account, and the throttle holds across all server processes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ from typing import Any
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .grid import Grid
-from .storage import Store
+from .store import Store
 
 ROLES = {
     "district_admin": "区县管理员",
@@ -52,9 +55,9 @@ class Account:
     def is_staff(self) -> bool:
         return self.role in ("district_admin", "township_staff")
 
-    def villages(self, grid: Grid) -> list[str]:
+    def villages(self, grid: Grid) -> frozenset[str]:
         """Every village this account may read or write — the whole of its scope."""
-        return sorted({v for code in self.area for v in grid.villages_under(code)})
+        return grid.villages_of_area(self.area)
 
 
 def _account(record: dict[str, Any], token: str = "") -> Account:
@@ -104,10 +107,17 @@ def list_users(store: Store) -> list[Account]:
 
 
 # -- login, sessions, throttle --------------------------------------------------
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def find_user(store: Store, username: str) -> dict[str, Any] | None:
+    return store.read(Store.USERS).find_one("users", username=username)
+
+
 def failed_recently(store: Store, keys: list[str], window: int, now: float) -> int:
-    shard = store.read(Store.USERS)
-    return max((len([f for f in shard.find("failures", key=k) if now - f["at"] < window])
-                for k in keys), default=0)
+    return max((len([f for f in store.read(Store.throttle(k)).find("failures", key=k)
+                     if now - f["at"] < window]) for k in keys), default=0)
 
 
 def authenticate(store: Store, username: str, password: str, *, keys: list[str],
@@ -118,39 +128,44 @@ def authenticate(store: Store, username: str, password: str, *, keys: list[str],
     both are counted, so probing usernames costs the same as guessing passwords.
     """
     now = time.time()
-    with store.transaction(Store.USERS) as shards:
-        users = shards[Store.USERS]
-        record = users.find_one("users", username=username)
-        if record is None or not check_password_hash(record["password_hash"], password):
+    record = find_user(store, username)
+    throttles = sorted({Store.throttle(k) for k in keys})
+    if record is None or not check_password_hash(record["password_hash"], password):
+        with store.transaction(*throttles) as shards:
             for key in keys:
-                users.insert("failures", {"key": key, "at": now})
-            _forget_old_failures(users, now, window)
-            return None
-        token = secrets.token_urlsafe(32)
-        for stale in [t for t in users.all("sessions") if t["expires"] < now]:
-            users.remove("sessions", token=stale["token"])  # keeps users.json from growing
-        users.insert("sessions", {"token": token, "username": username,
-                                  "expires": now + hours * 3600})
+                shard = shards[Store.throttle(key)]
+                shard.insert("failures", {"key": key, "at": now})
+                _forget_old_failures(shard, now, window)
+        return None
+    token = secrets.token_urlsafe(32)
+    hashed = token_hash(token)
+    with store.transaction(Store.sessions(hashed), *throttles) as shards:
+        sessions = shards[Store.sessions(hashed)]
+        # Expired sessions of this bucket go at each login, so no bucket grows for ever.
+        sessions.remove_ids("sessions", [s["doc_id"] for s in sessions.all("sessions")
+                                         if s["expires"] < now])
+        sessions.insert("sessions", {"token_hash": hashed, "username": username,
+                                     "expires": now + hours * 3600})
         for key in keys:
-            users.remove("failures", key=key)
-        return _account(record, token)
+            shards[Store.throttle(key)].remove("failures", key=key)
+    return _account(record, token)
 
 
-def _forget_old_failures(users, now: float, window: int) -> None:
-    stale = [f for f in users.all("failures") if now - f["at"] >= window]
-    for failure in stale:
-        users.remove("failures", key=failure["key"], at=failure["at"])
+def _forget_old_failures(shard, now: float, window: int) -> None:
+    shard.remove_ids("failures", [f["doc_id"] for f in shard.all("failures")
+                                  if now - f["at"] >= window])
 
 
 def account_for_session(store: Store, token: str) -> Account | None:
-    shard = store.read(Store.USERS)
-    session = shard.find_one("sessions", token=token)
+    hashed = token_hash(token)
+    session = store.read(Store.sessions(hashed)).find_one("sessions", token_hash=hashed)
     if session is None or session["expires"] < time.time():
         return None
-    record = shard.find_one("users", username=session["username"])
+    record = find_user(store, session["username"])
     return _account(record, token) if record else None
 
 
 def end_session(store: Store, token: str) -> None:
-    with store.transaction(Store.USERS) as shards:
-        shards[Store.USERS].remove("sessions", token=token)
+    hashed = token_hash(token)
+    with store.transaction(Store.sessions(hashed)) as shards:
+        shards[Store.sessions(hashed)].remove("sessions", token_hash=hashed)

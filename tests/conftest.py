@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 
 import pytest
+from pg_server import PgServer, Unavailable
 
 from survey_app import create_app, demo
-from survey_app.storage import Store
+from survey_app.store import LocalStore, Store, open_location
 
 TODAY = dt.date(2026, 11, 21)
 PASSWORD = demo.DEMO_PASSWORD
@@ -22,7 +24,7 @@ TOWNSHIP_A = "370403001"    # the demo township account's area
 def demo_template(tmp_path_factory):
     """The demo district built once per run (hashing passwords is slow); tests copy it."""
     root = tmp_path_factory.mktemp("demo-template")
-    demo.load(Store(root), households_per_village=4, today=TODAY)
+    demo.load(LocalStore(root), households_per_village=4, today=TODAY)
     return root
 
 
@@ -31,6 +33,36 @@ def data_dir(tmp_path, demo_template):
     target = tmp_path / "data"
     shutil.copytree(demo_template, target, ignore=shutil.ignore_patterns("locks"))
     return target
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A private PostgreSQL cluster for the run.  In CI a PostgreSQL test that cannot run fails."""
+    try:
+        server = PgServer().start()
+    except Unavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI 中 PostgreSQL 测试必须运行：{exc}")
+        pytest.skip(f"PostgreSQL 不可用：{exc}")
+    yield server
+    server.stop()
+
+
+BACKENDS = ["files", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def any_store(request, tmp_path, demo_template):
+    """The demo district in each backend, so the store's suite runs on both (as TinyDB's does)."""
+    if request.param == "files":
+        target = tmp_path / "data"
+        shutil.copytree(demo_template, target, ignore=shutil.ignore_patterns("locks"))
+        store = open_location(str(target))
+    else:
+        store = open_location(request.getfixturevalue("pg_server").new_database())
+        store.load_records(LocalStore(demo_template).records())
+    yield store
+    store.close()
 
 
 @pytest.fixture

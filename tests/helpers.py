@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import uuid
 
@@ -11,8 +12,11 @@ _sequence = itertools.count(100)
 
 
 def new_id_number(year: int = 1988, county: str = "370403", male: bool = True) -> str:
-    sequence = next(_sequence) * 2 % 1000 + (1 if male else 0)
-    body = f"{county}{year}0315{sequence:03d}"
+    """A valid ID number never handed out before in this run (500 a day, then the next day)."""
+    number = next(_sequence)
+    born = dt.date(year, 3, 15) + dt.timedelta(days=number // 500)
+    sequence = number % 500 * 2 + (1 if male else 0)
+    body = f"{county}{born:%Y%m%d}{sequence:03d}"
     return body + ric.calc_check_digit(body + "0")
 
 

@@ -1,6 +1,7 @@
 """A writer process for the storage tests: registers people and acknowledges each on stdout.
 
-Run as ``python tests/storage_worker.py DATA WORKER COUNT VILLAGE [VILLAGE ...]``.
+Run as ``python tests/storage_worker.py LOCATION WORKER COUNT VILLAGE [VILLAGE ...]``, where
+LOCATION is a data folder or a PostgreSQL URL.
 A line ``ACK <ref> <id_number>`` is printed only after submit() returned, so
 every acknowledged record must survive anything that happens afterwards.
 """
@@ -14,7 +15,7 @@ from stdnum.cn import ric
 
 from survey_app import formdef, registry
 from survey_app.settings import defaults
-from survey_app.storage import Store
+from survey_app.store import open_location
 
 
 def person_answers(worker: int, sequence: int) -> dict:
@@ -30,8 +31,8 @@ def person_answers(worker: int, sequence: int) -> dict:
     }
 
 
-def main(data: str, worker: int, count: int, villages: list[str]) -> None:
-    store = Store(data)
+def main(location: str, worker: int, count: int, villages: list[str]) -> None:
+    store = open_location(location)
     definition = formdef.load(defaults()["FORMS_DIR"], "registration")
     scope = registry.Scope(frozenset(villages), f"worker{worker}")
     for sequence in range(count):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from survey_app import users
-from survey_app.storage import Store
+from survey_app.store import LocalStore, Store
 
 
 def test_user_add_then_login(app, client):
@@ -36,8 +36,10 @@ def test_backup_writes_a_parseable_snapshot(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["backup", "--to", str(tmp_path / "b")])
     assert result.exit_code == 0, result.output
     snapshot = next((tmp_path / "b").iterdir())
-    assert Store(snapshot).check() > 20
-    assert (snapshot / "villages" / "370403001001.json").exists()
+    copy, original = LocalStore(snapshot), LocalStore(app.config["DATA"])
+    assert copy.check() > 20
+    assert copy.fingerprints() == original.fingerprints()
+    assert copy.read(Store.village("370403001001")).count("persons") > 0
 
 
 def test_check_counts_files(app):
@@ -52,7 +54,7 @@ def test_demo_loads_accounts_and_valid_people(tmp_path):
     result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--households", "2"])
     assert result.exit_code == 0, result.output
     assert "admin" in result.output and "e001001" in result.output
-    store = Store(tmp_path / "d")
+    store = LocalStore(tmp_path / "d")
     names = {a.username for a in users.list_users(store)}
     assert {"admin", "township", "e001001", "e104003"} <= names
     from survey_app import idcard

@@ -10,7 +10,7 @@ from helpers import answers, submission
 from survey_app import formdef, registry
 from survey_app.registry import Scope
 from survey_app.settings import defaults
-from survey_app.storage import Store
+from survey_app.store import LocalStore, Store
 
 SCOPE_A = Scope(username="tester", villages=frozenset({VILLAGE_A}))
 
@@ -69,7 +69,7 @@ def test_a_submission_shows_on_the_next_dashboard_view(auth, client, store):
 
 def test_a_write_by_another_process_is_seen(store, data_dir):
     first = registry.village_coverage(store, VILLAGE_A)
-    other_process = Store(data_dir)  # its own cache, its own writes: only the file is shared
+    other_process = LocalStore(data_dir)  # its own cache, its own writes: only the file is shared
     register(other_process, VILLAGE_A)
     assert registry.village_coverage(store, VILLAGE_A)["persons_registered"] == \
         first["persons_registered"] + 1

@@ -24,7 +24,7 @@ from survey_app import create_app, demo, documents, registry, state, tokens
 from survey_app import printed as print_room
 from survey_app.campaign import load_campaign
 from survey_app.registry import Scope
-from survey_app.storage import Store
+from survey_app.store import Store
 
 HOSTILE = ("<img src=file:///etc/passwd>", "{{7*7}}")
 HOSTILE_ADDRESS = '<link rel="stylesheet" href="http://evil.example/x.css">'

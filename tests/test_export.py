@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from survey_app import formdef
 from survey_app.settings import defaults
-from survey_app.storage import Store
+from survey_app.store import Store
 
 
 def sheet_of(response):

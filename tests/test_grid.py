@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from survey_app import grid
-from survey_app.storage import Store
+from survey_app.store import LocalStore, Store
 
 YAML_GRID = """
 district:
@@ -38,7 +38,7 @@ CSV_GRID = """层级,代码,名称,上级代码,角色,姓名,手机,办公电�
 def test_both_formats_give_the_same_grid(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    store = Store(tmp_path / "data")
+    store = LocalStore(tmp_path / "data")
     assert grid.import_file(store, path) == 3
     loaded = grid.load(store)
     assert loaded.villages_under("610802") == ["610802101001"]
@@ -54,11 +54,11 @@ def test_csv_with_bom_from_excel_is_read(tmp_path):
 
 
 def test_every_problem_is_listed_and_nothing_changes(tmp_path):
-    store = Store(tmp_path / "data")
+    store = LocalStore(tmp_path / "data")
     good = tmp_path / "good.yaml"
     good.write_text(YAML_GRID, encoding="utf-8")
     grid.import_file(store, good)
-    before = store.path(Store.GRID).read_bytes()
+    before = store.fingerprint(Store.GRID)
     bad = tmp_path / "bad.csv"
     bad.write_text("层级,代码,名称,上级代码,角色,姓名,手机,办公电话\n"
                    "区县,6108,榆阳区,,网格长,李明,1390000,\n"
@@ -69,11 +69,11 @@ def test_every_problem_is_listed_and_nothing_changes(tmp_path):
     for expected in ("代码应为6位", "手机号码应为11位", "缺少名称", "上级代码 610802999 不存在",
                      "角色应为", "办公电话应带区号"):
         assert expected in problems
-    assert store.path(Store.GRID).read_bytes() == before
+    assert store.fingerprint(Store.GRID) == before
 
 
 def test_reimport_updates_units_without_dropping_others(tmp_path):
-    store = Store(tmp_path / "data")
+    store = LocalStore(tmp_path / "data")
     path = tmp_path / "grid.yaml"
     path.write_text(YAML_GRID, encoding="utf-8")
     grid.import_file(store, path)

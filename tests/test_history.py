@@ -8,7 +8,7 @@ import uuid
 from conftest import VILLAGE_A, csrf_from, first_household
 from helpers import submission
 
-from survey_app.storage import Store
+from survey_app.store import Store
 
 
 def post(client, token, body):

@@ -8,7 +8,7 @@ from conftest import VILLAGE_A, VILLAGE_B, csrf_from
 from helpers import new_id_number
 from openpyxl import Workbook
 
-from survey_app.storage import Store
+from survey_app.store import Store
 
 HEADER = ["户编号", "户主姓名", "门牌地址", "姓名", "公民身份号码", "与户主关系", "联系电话"]
 
@@ -47,17 +47,17 @@ def test_excel_roster_loads_households_and_people(auth, client, store):
 
 def test_id_stored_by_excel_as_a_number_is_refused_with_a_clear_reason(auth, client, store):
     auth.login("township")
-    before = store.path(Store.village(VILLAGE_A)).read_bytes()
+    before = store.fingerprint(Store.village(VILLAGE_A))
     content = xlsx([[1, "黄磊", "临山村9组1号", "黄磊", 370403198003152036, "户主", ""]])
     response = upload(client, VILLAGE_A, "a.xlsx", content)
     assert response.status_code == 422
     assert "第2行：公民身份号码被存成了数字" in response.get_data(as_text=True)
-    assert store.path(Store.village(VILLAGE_A)).read_bytes() == before
+    assert store.fingerprint(Store.village(VILLAGE_A)) == before
 
 
 def test_every_problem_is_listed_with_its_row_and_nothing_is_imported(auth, client, store):
     auth.login("township")
-    before = store.path(Store.village(VILLAGE_A)).read_bytes()
+    before = store.fingerprint(Store.village(VILLAGE_A))
     good = new_id_number(1960)
     wrong_check = good[:-1] + ("0" if good[-1] != "0" else "1")
     content = xlsx([[1, "何平", "临山村1组1号", "何平", good, "户主", ""],
@@ -70,7 +70,7 @@ def test_every_problem_is_listed_with_its_row_and_nothing_is_imported(auth, clie
     assert "第3行：缺少姓名" in page
     assert "第4行：公民身份号码与第2行重复" in page
     assert "第5行：公民身份号码校验位不正确" in page
-    assert store.path(Store.village(VILLAGE_A)).read_bytes() == before
+    assert store.fingerprint(Store.village(VILLAGE_A)) == before
 
 
 def test_gbk_csv_from_wps_is_read(auth, client, store):

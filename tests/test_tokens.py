@@ -10,7 +10,7 @@ from conftest import VILLAGE_A, VILLAGE_B, csrf_from, first_household
 
 from survey_app import tokens
 from survey_app.registry import NotFound, Scope
-from survey_app.storage import Store
+from survey_app.store import Store
 
 SCOPE_A = Scope(frozenset({VILLAGE_A}), "tester")
 

@@ -1,0 +1,184 @@
+"""Coverage counts (村不漏户、户不漏人), kept current as writes happen.
+
+Every village's row is a sum over its households of what each contributes
+(is it visited? complete? how many people expected and registered?).  A
+write that changes some households subtracts what they contributed before
+and adds what they contribute now, in the same transaction: a submission
+costs the size of its household, not of the village, and a dashboard reads
+finished rows instead of parsing every village.
+
+The row lives in the village's own shard (changed in the same journal line
+as the records, so it is never wrong there) and a copy in the township's
+summary shard, which dashboards read.  ``rebuild`` recomputes rows from the
+records, for migration and for ``canbao check --repair``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from .store import Shard, Store
+
+SUMMARY = "summary"      # the village's own row, in its shard, id 1
+ROWS = "villages"        # a summary shard's rows, id = the village code as a number
+COUNTS = ("households", "households_visited", "households_complete",
+          "persons_expected", "persons_registered", "special_groups")
+
+
+def household_counts(house: Mapping[str, Any] | None, members: Iterable[Mapping[str, Any]]) -> dict:
+    """What one household adds to its village's row."""
+    members = list(members)
+    if house is None:
+        return {} if not members else _persons_only(members)
+    registered = [m for m in members if m.get("status") == "registered"]
+    reasons = Counter(m["answers"].get("not_enrolled_reason") for m in registered)
+    reasons.pop(None, None)
+    return {
+        "households": 1,
+        "households_visited": 1 if registered else 0,
+        "households_complete": 1 if len(registered) >= house.get("members_count", 1) else 0,
+        **_persons_only(members),
+        "not_enrolled": dict(reasons),
+    }
+
+
+def _persons_only(members: list[Mapping[str, Any]]) -> dict:
+    registered = [m for m in members if m.get("status") == "registered"]
+    return {
+        "persons_expected": len(members),
+        "persons_registered": len(registered),
+        "special_groups": sum(1 for m in registered if m["answers"].get("special_group")),
+    }
+
+
+def add(total: Mapping[str, Any], part: Mapping[str, Any], sign: int = 1) -> dict:
+    """``total + sign * part`` for rows of counts and nested counts; zero entries dropped."""
+    result = {k: (dict(v) if isinstance(v, dict) else v) for k, v in total.items()}
+    for key, value in part.items():
+        if isinstance(value, dict):
+            result[key] = add(result.get(key, {}), value, sign)
+        else:
+            result[key] = result.get(key, 0) + sign * value
+            if result[key] == 0 and key not in COUNTS:
+                del result[key]
+    return result
+
+
+def empty_row(village: str) -> dict:
+    return {"village": village, **dict.fromkeys(COUNTS, 0), "not_enrolled": {}}
+
+
+# -- keeping rows current ---------------------------------------------------------------
+@contextlib.contextmanager
+def transaction(store: Store, villages: Iterable[str], *others: str) -> Iterator[dict[str, Shard]]:
+    """A store transaction over villages (plus ``others``) that keeps their coverage rows current."""
+    villages = sorted(set(villages))
+    names = [Store.village(v) for v in villages] + [Store.summary(v) for v in villages]
+    with store.transaction(*names, *others) as shards:
+        for village in villages:
+            shards[Store.village(village)].track("persons", "households")
+        yield shards
+        for village in villages:
+            _keep_row_current(shards, village)
+
+
+def _keep_row_current(shards: Mapping[str, Shard], village: str) -> None:
+    shard = shards[Store.village(village)]
+    delta = _delta(shard)
+    if delta:
+        row = add(_without_id(shard.get(SUMMARY, 1)) or empty_row(village), delta)
+        shard.replace(SUMMARY, 1, row)
+        shards[Store.summary(village)].replace(ROWS, int(village), row)
+
+
+def _delta(shard: Shard) -> dict:
+    """What the households this transaction touched now add, less what they added before."""
+    person_changes = shard.changes("persons")
+    house_changes = {i: before for i, before, _after in shard.changes("households")}
+    touched = set(house_changes)
+    for _i, before, after in person_changes:
+        touched.update(p["household"] for p in (before, after) if p is not None)
+    delta: dict = {}
+    for household in touched:
+        members_now = shard.find("persons", household=household)
+        before_members = _members_before(members_now, person_changes, household)
+        house_now = shard.get("households", household)
+        house_before = house_changes[household] if household in house_changes else house_now
+        delta = add(delta, household_counts(house_now, members_now))
+        delta = add(delta, household_counts(house_before, before_members), -1)
+    return {k: v for k, v in delta.items() if v}
+
+
+def _members_before(members_now: list[dict], changes: list, household: int) -> list[dict]:
+    changed = {i: before for i, before, _after in changes}
+    kept = [m for m in members_now if m["doc_id"] not in changed]
+    return kept + [b for i, b in changed.items() if b is not None and b.get("household") == household]
+
+
+# -- reading rows ------------------------------------------------------------------------
+def village_row(store: Store, village: str) -> dict:
+    row = store.read(Store.summary(village)).get(ROWS, int(village))
+    if row is None:
+        return empty_row(village)
+    row.pop("doc_id", None)
+    return row
+
+
+def rows(store: Store, villages: Iterable[str]) -> dict[str, dict]:
+    """Rows of many villages, reading each township's summary shard once."""
+    by_shard: dict[str, list[str]] = {}
+    for code in villages:
+        by_shard.setdefault(Store.summary(code), []).append(code)
+    found = {}
+    for name, codes in by_shard.items():
+        shard = store.read(name)
+        for code in codes:
+            row = shard.get(ROWS, int(code))
+            if row is not None:
+                row.pop("doc_id", None)
+            found[code] = row or empty_row(code)
+    return found
+
+
+def totals(rows_: Iterable[Mapping[str, Any]]) -> dict:
+    """The sum of many rows (names and codes in them are left out)."""
+    total: dict = {**dict.fromkeys(COUNTS, 0), "not_enrolled": {}}
+    for row in rows_:
+        total = add(total, {k: v for k, v in row.items() if isinstance(v, int | dict)})
+    return total
+
+
+# -- rebuilding --------------------------------------------------------------------------
+def computed_row(shard: Shard, village: str) -> dict:
+    """A village's row computed from its records (what the kept row must equal)."""
+    members: dict[int, list[dict]] = {}
+    for person in shard.all("persons"):
+        members.setdefault(person["household"], []).append(person)
+    row = empty_row(village)
+    for house in shard.all("households"):
+        row = add(row, household_counts(house, members.pop(house["doc_id"], [])))
+    for orphans in members.values():
+        row = add(row, household_counts(None, orphans))
+    return row
+
+
+def rebuild(store: Store, villages: Iterable[str]) -> list[str]:
+    """Recompute the rows of these villages; returns those whose kept rows were wrong."""
+    wrong = []
+    for village in villages:
+        with store.transaction(Store.village(village), Store.summary(village)) as shards:
+            row = computed_row(shards[Store.village(village)], village)
+            kept = shards[Store.village(village)].get(SUMMARY, 1)
+            copy = shards[Store.summary(village)].get(ROWS, int(village))
+            if _without_id(kept) != row or _without_id(copy) != row:
+                wrong.append(village)
+                shards[Store.village(village)].replace(SUMMARY, 1, row)
+                shards[Store.summary(village)].replace(ROWS, int(village), row)
+    return wrong
+
+
+def _without_id(row: dict | None) -> dict | None:
+    return None if row is None else {k: v for k, v in row.items() if k != "doc_id"}

@@ -1,0 +1,245 @@
+"""The PostgreSQL store: the same shards, tables and records, in one table of JSONB documents.
+
+For a city or province that outgrows one machine: several ``canbao serve``
+machines share one database (``CANBAO_DATABASE_URL``), and sessions, the
+login throttle and coverage rows live in it like everything else.
+
+* ``canbao_records(shard, tbl, id, doc)``: one row per record; the primary
+  key starts with the shard, which is also the natural distribution column
+  of a distributed PostgreSQL (Citus): a transaction's shards are few and
+  named, so it stays on few nodes.
+* ``canbao_shards(name, version)``: one row per shard.  A transaction locks
+  its shards' rows (``FOR UPDATE``) in sorted order, so two transactions never
+  deadlock, and bumps the version of each shard it changed; cached values
+  derived from a shard are reused until its version moves.
+
+A PostgreSQL transaction is atomic across shards, so the crash cases the
+file store has to order its writes for cannot arise here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from .base import Store, check_name
+from .errors import CorruptShard, StoreBusy
+from .shard import BaseShard, matches
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS canbao_shards (
+    name text COLLATE "C" PRIMARY KEY,
+    version bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS canbao_records (
+    shard text COLLATE "C" NOT NULL,
+    tbl text COLLATE "C" NOT NULL,
+    id bigint NOT NULL,
+    doc jsonb NOT NULL,
+    PRIMARY KEY (shard, tbl, id)
+);
+CREATE INDEX IF NOT EXISTS canbao_records_doc ON canbao_records USING gin (doc jsonb_path_ops);
+"""
+LOCK_TIMEOUT = "30s"
+
+
+class PgShard(BaseShard):
+    """One shard, read or written through one connection."""
+
+    def __init__(self, name: str, connection: psycopg.Connection, writable: bool):
+        super().__init__(name, writable)
+        self.connection = connection
+        self.dirty = False
+
+    def _query(self, sql: str, params: tuple) -> list[tuple]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def _get(self, table: str, doc_id: int) -> dict[str, Any] | None:
+        rows = self._query("SELECT doc FROM canbao_records WHERE shard = %s AND tbl = %s AND id = %s",
+                           (self.name, table, doc_id))
+        return rows[0][0] if rows else None
+
+    def _items(self, table: str) -> list[tuple[int, dict[str, Any]]]:
+        rows = self._query("SELECT id, doc FROM canbao_records WHERE shard = %s AND tbl = %s ORDER BY id",
+                           (self.name, table))
+        return [(doc_id, doc) for doc_id, doc in rows]
+
+    def _find(self, table: str, equals: Mapping[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+        rows = self._query(
+            "SELECT id, doc FROM canbao_records WHERE shard = %s AND tbl = %s AND doc @> %s ORDER BY id",
+            (self.name, table, Jsonb(dict(equals))))
+        # @> is containment: for a list or object value it also matches a larger one
+        return [(doc_id, doc) for doc_id, doc in rows if matches(doc, equals)]
+
+    def _max_id(self, table: str) -> int:
+        rows = self._query("SELECT coalesce(max(id), 0) FROM canbao_records WHERE shard = %s AND tbl = %s",
+                           (self.name, table))
+        return int(rows[0][0])
+
+    def count(self, table: str) -> int:
+        rows = self._query("SELECT count(*) FROM canbao_records WHERE shard = %s AND tbl = %s",
+                           (self.name, table))
+        return int(rows[0][0])
+
+    def tables(self) -> list[str]:
+        rows = self._query("SELECT DISTINCT tbl FROM canbao_records WHERE shard = %s ORDER BY tbl",
+                           (self.name,))
+        return [row[0] for row in rows]
+
+    def _put(self, table: str, doc_id: int, record: dict[str, Any]) -> None:
+        self.dirty = True
+        self._query("INSERT INTO canbao_records (shard, tbl, id, doc) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (shard, tbl, id) DO UPDATE SET doc = EXCLUDED.doc",
+                    (self.name, table, doc_id, Jsonb(record)))
+
+    def _delete(self, table: str, doc_id: int) -> None:
+        self.dirty = True
+        self._query("DELETE FROM canbao_records WHERE shard = %s AND tbl = %s AND id = %s",
+                    (self.name, table, doc_id))
+
+    def _clear(self, table: str) -> None:
+        self.dirty = True
+        self._query("DELETE FROM canbao_records WHERE shard = %s AND tbl = %s", (self.name, table))
+
+
+class PostgresStore(Store):
+    def __init__(self, url: str, pool_size: int = 16):
+        super().__init__()
+        self.url = url
+        self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
+                                   kwargs={"autocommit": True}, name="canbao")
+        with self.pool.connection() as connection:
+            connection.execute(SCHEMA)
+
+    def __repr__(self) -> str:
+        return "PostgresStore(…)"  # the URL may hold a password
+
+    @property
+    def location(self) -> str:
+        return self.url
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # -- reading ---------------------------------------------------------------
+    def read(self, name: str, *, cache: bool = True) -> PgShard:
+        return _PooledShard(check_name(name), self.pool)
+
+    def version(self, name: str) -> Hashable:
+        with self.pool.connection() as connection:
+            row = connection.execute("SELECT version FROM canbao_shards WHERE name = %s",
+                                     (name,)).fetchone()
+        return row[0] if row else 0
+
+    def versions(self, names: Iterable[str]) -> dict[str, Hashable]:
+        names = list(names)
+        with self.pool.connection() as connection:
+            rows = connection.execute("SELECT name, version FROM canbao_shards WHERE name = ANY(%s)",
+                                      (names,)).fetchall()
+        found = dict(rows)
+        return {name: found.get(name, 0) for name in names}
+
+    def names(self, prefix: str = "") -> list[str]:
+        with self.pool.connection() as connection:
+            rows = connection.execute(
+                "SELECT name FROM canbao_shards WHERE version > 0 AND name LIKE %s ORDER BY name",
+                (prefix.replace("%", r"\%").replace("_", r"\_") + "%",)).fetchall()
+        return [row[0] for row in rows]
+
+    # -- writing ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self, *names: str) -> Iterator[dict[str, PgShard]]:
+        unique = sorted({check_name(n) for n in names})
+        changed: list[str] = []
+        with self.pool.connection() as connection:
+            try:
+                with connection.transaction():
+                    connection.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                    for name in unique:  # sorted: two transactions never wait on each other in a circle
+                        connection.execute(
+                            "INSERT INTO canbao_shards (name) VALUES (%s) ON CONFLICT (name) "
+                            "DO UPDATE SET version = canbao_shards.version", (name,))
+                    shards = {name: PgShard(name, connection, writable=True) for name in unique}
+                    yield shards
+                    changed = [name for name, shard in shards.items() if shard.dirty]
+                    if changed:
+                        connection.execute("UPDATE canbao_shards SET version = version + 1 "
+                                           "WHERE name = ANY(%s)", (changed,))
+            except psycopg.errors.LockNotAvailable:
+                raise StoreBusy("数据正忙，请稍后再试。") from None
+        self._forget_derived(set(changed))
+
+    # -- maintenance ----------------------------------------------------------------
+    def check(self) -> int:
+        with self.pool.connection() as connection:
+            bad = connection.execute("SELECT shard, tbl, id FROM canbao_records "
+                                     "WHERE jsonb_typeof(doc) <> 'object' LIMIT 1").fetchone()
+        if bad:
+            raise CorruptShard(bad[0], f"表 {bad[1]} 第 {bad[2]} 条记录不是 JSON 对象")
+        return len(self.names())
+
+    def recover(self) -> list[str]:
+        return []  # a PostgreSQL transaction is whole or absent: nothing to repair
+
+    def backup(self, destination: str | Path | None = None) -> Path:
+        """One consistent snapshot (REPEATABLE READ) written as a data folder of the file store."""
+        from .local import LocalStore
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = Path(destination) if destination else Path("backups")
+        snapshot = target / f"canbao-{stamp}"
+        suffix = 1
+        while snapshot.exists():
+            suffix += 1
+            snapshot = target / f"canbao-{stamp}-{suffix}"
+        tmp = snapshot.with_name(snapshot.name + ".partial")
+        copy = LocalStore(tmp)
+        with self.pool.connection() as connection:
+            with connection.transaction():
+                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                with connection.cursor(name="canbao_backup") as cursor:
+                    cursor.itersize = 5000
+                    cursor.execute("SELECT shard, tbl, id, doc FROM canbao_records ORDER BY shard, tbl, id")
+                    copy.load_records((shard, tbl, doc_id, doc) for shard, tbl, doc_id, doc in cursor)
+        copy.close()
+        tmp.rename(snapshot)
+        return snapshot
+
+    def load_records(self, records: Iterable[tuple[str, str, int, dict]]) -> int:
+        """Bulk-load ``(shard, table, id, record)`` rows (a restore): COPY, then the versions."""
+        count = 0
+        with self.pool.connection() as connection:
+            with connection.transaction():
+                with connection.cursor().copy(
+                        "COPY canbao_records (shard, tbl, id, doc) FROM STDIN") as copy:
+                    for shard, table, doc_id, record in records:
+                        copy.write_row((shard, table, doc_id, Jsonb(record)))
+                        count += 1
+                connection.execute("INSERT INTO canbao_shards (name, version) "
+                                   "SELECT DISTINCT shard, 1 FROM canbao_records "
+                                   "ON CONFLICT (name) DO UPDATE SET version = canbao_shards.version + 1")
+        return count
+
+
+class _PooledShard(PgShard):
+    """A read view: each call borrows a connection from the pool for one query."""
+
+    def __init__(self, name: str, pool: ConnectionPool):
+        super().__init__(name, None, writable=False)  # type: ignore[arg-type]
+        self.pool = pool
+
+    def _query(self, sql: str, params: tuple) -> list[tuple]:
+        with self.pool.connection() as connection:
+            self.connection = connection
+            try:
+                return super()._query(sql, params)
+            finally:
+                self.connection = None  # type: ignore[assignment]
