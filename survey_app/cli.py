@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -22,6 +23,16 @@ def _create_app():
              help="canbao 参保: 全民参保登记入户采集系统")
 def cli():
     pass
+
+
+@cli.command("migrate", with_appcontext=False,
+             help="把旧版（canbao 1）的数据目录转换为当前格式；原目录先完整保留一份。")
+@click.option("--data", "data", envvar="CANBAO_DATA", required=True, type=click.Path(file_okay=False),
+              help="数据目录（默认取 CANBAO_DATA）")
+def migrate_command(data: str) -> None:
+    from . import migrate
+    kept, count = migrate.migrate(Path(data))
+    click.echo(f"已转换 {count} 条记录；旧目录原样保留在 {kept}。")
 
 
 def main() -> None:
@@ -44,8 +55,8 @@ def _grid():
 
 def register_commands(app: Flask) -> None:
     from .print_cli import print_group
-    for command in (demo, serve, backup, check, user, grid_group, roster_group, portal_group,
-                    print_group):
+    for command in (demo, serve, backup, restore, check, user, grid_group, roster_group,
+                    portal_group, print_group):
         app.cli.add_command(command)
 
 
@@ -105,10 +116,34 @@ def backup(destination: str | None) -> None:
     click.echo(f"已备份到 {snapshot}")
 
 
-@click.command("check", help="逐个解析数据文件；有损坏时指出文件并以非零状态退出。")
+@click.command("check", help="逐个完整读取数据分片并核对登记进度统计；有损坏时指出文件并以非零状态退出。")
+@click.option("--repair", is_flag=True, help="按记录重算登记进度统计，改正不符之处。")
 @with_appcontext
-def check() -> None:
-    click.echo(f"{_store().check()} 个数据文件均完好。")
+def check(repair: bool) -> None:
+    from . import coverage
+    store = _store()
+    started = time.monotonic()
+    count = store.check()
+    wrong = coverage.rebuild(store, store.village_codes(), repair=repair)
+    click.echo(f"{count} 个数据分片均完好（用时 {time.monotonic() - started:.1f} 秒）。")
+    if wrong and repair:
+        click.echo(f"已按记录改正 {len(wrong)} 个村（社区）的登记进度统计：{'、'.join(wrong)}")
+    elif wrong:
+        click.echo(f"{len(wrong)} 个村（社区）的登记进度统计与记录不符：{'、'.join(wrong)}；"
+                   "运行 canbao check --repair 改正。", err=True)
+        raise SystemExit(1)
+
+
+@click.command("restore", help="把 canbao backup 的快照载入当前的数据目录或数据库（须为空）。")
+@click.argument("snapshot", type=click.Path(exists=True, file_okay=False))
+@with_appcontext
+def restore(snapshot: str) -> None:
+    from .store import LocalStore
+    store = _store()
+    if store.names():
+        raise click.ClickException("当前的数据目录或数据库不是空的：只能恢复到空的存储中。")
+    count = store.load_records(LocalStore(snapshot).records())
+    click.echo(f"已恢复 {count} 条记录。")
 
 
 @click.group("user", help="账号管理。")
@@ -118,7 +153,7 @@ def user() -> None:
 
 @user.command("add", help="添加或更新账号。AREA 为区县、乡镇或村的代码（调查员可多个）。")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["district_admin", "township_staff", "enumerator"]),
+@click.option("--role", type=click.Choice(["city_admin", "district_admin", "township_staff", "enumerator"]),
               required=True)
 @click.option("--area", multiple=True, required=True, help="负责区域代码，可重复")
 @click.option("--name", "display_name", default="")

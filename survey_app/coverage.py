@@ -20,10 +20,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .grid import Grid
 from .store import Shard, Store
 
 SUMMARY = "summary"      # the village's own row, in its shard, id 1
 ROWS = "villages"        # a summary shard's rows, id = the village code as a number
+TOTALS = "totals"        # a summary shard's sum of its rows, id 1: a township's total in one read
 COUNTS = ("households", "households_visited", "households_complete",
           "persons_expected", "persons_registered", "special_groups")
 
@@ -91,7 +93,10 @@ def _keep_row_current(shards: Mapping[str, Shard], village: str) -> None:
     if delta:
         row = add(_without_id(shard.get(SUMMARY, 1)) or empty_row(village), delta)
         shard.replace(SUMMARY, 1, row)
-        shards[Store.summary(village)].replace(ROWS, int(village), row)
+        summary = shards[Store.summary(village)]
+        summary.replace(ROWS, int(village), row)
+        total = _without_id(summary.get(TOTALS, 1)) or empty_row("")
+        summary.replace(TOTALS, 1, add(total, delta))
 
 
 def _delta(shard: Shard) -> dict:
@@ -143,6 +148,27 @@ def rows(store: Store, villages: Iterable[str]) -> dict[str, dict]:
     return found
 
 
+def unit_row(store: Store, grid: Grid, code: str) -> dict:
+    """The counts of any unit of the grid: a village's row, or the sum of the villages below.
+
+    A township whose villages all carry its code as their prefix (as national
+    codes do) is one read of its summary shard's total; a city sums its
+    districts' townships, a few hundred reads rather than thousands of rows.
+    """
+    unit = grid.get(code)
+    if unit is None:
+        return empty_row(code)
+    if unit["level"] == "village":
+        return village_row(store, code)
+    if unit["level"] == "township":
+        if grid.owns_code_prefix(code):
+            total = _without_id(store.read(Store.summary(code)).get(TOTALS, 1))
+            return {**(total or empty_row("")), "village": code}
+        return {**totals(rows(store, grid.villages_under(code)).values()), "village": code}
+    return {**totals(unit_row(store, grid, child["code"]) for child in grid.children(code)),
+            "village": code}
+
+
 def totals(rows_: Iterable[Mapping[str, Any]]) -> dict:
     """The sum of many rows (names and codes in them are left out)."""
     total: dict = {**dict.fromkeys(COUNTS, 0), "not_enrolled": {}}
@@ -165,18 +191,31 @@ def computed_row(shard: Shard, village: str) -> dict:
     return row
 
 
-def rebuild(store: Store, villages: Iterable[str]) -> list[str]:
-    """Recompute the rows of these villages; returns those whose kept rows were wrong."""
+def rebuild(store: Store, villages: Iterable[str], repair: bool = True) -> list[str]:
+    """Recompute the rows of these villages from their records, and the totals of their
+    summary shards from the rows; returns the villages whose kept rows were wrong
+    (and, with ``repair``, sets them right)."""
     wrong = []
+    by_shard: dict[str, list[str]] = {}
     for village in villages:
-        with store.transaction(Store.village(village), Store.summary(village)) as shards:
-            row = computed_row(shards[Store.village(village)], village)
-            kept = shards[Store.village(village)].get(SUMMARY, 1)
-            copy = shards[Store.summary(village)].get(ROWS, int(village))
-            if _without_id(kept) != row or _without_id(copy) != row:
-                wrong.append(village)
-                shards[Store.village(village)].replace(SUMMARY, 1, row)
-                shards[Store.summary(village)].replace(ROWS, int(village), row)
+        by_shard.setdefault(Store.summary(village), []).append(village)
+    for summary_name, codes in sorted(by_shard.items()):
+        for village in codes:
+            with store.transaction(Store.village(village), summary_name) as shards:
+                row = computed_row(shards[Store.village(village)], village)
+                kept = _without_id(shards[Store.village(village)].get(SUMMARY, 1)) or empty_row(village)
+                copy = _without_id(shards[summary_name].get(ROWS, int(village))) or empty_row(village)
+                if kept != row or copy != row:
+                    wrong.append(village)
+                    if not repair:
+                        continue
+                    shards[Store.village(village)].replace(SUMMARY, 1, row)
+                    shards[summary_name].replace(ROWS, int(village), row)
+        with store.transaction(summary_name) as shards:
+            summary = shards[summary_name]
+            total = {**totals(summary.all(ROWS)), "village": ""}
+            if repair and (_without_id(summary.get(TOTALS, 1)) or empty_row("")) != total:
+                summary.replace(TOTALS, 1, total)
     return wrong
 
 

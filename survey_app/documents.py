@@ -37,11 +37,11 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from . import registry, state, tokens
+from . import coverage, registry, state, tokens
 from .atomicfile import write_atomically
 from .campaign import load_campaign
 from .formdef import Field, FormDefinition
-from .grid import Grid
+from .grid import CHILD_LEVEL, Grid
 from .privacy import mask_id, mask_name
 from .registry import CHINA, NotFound, Scope
 from .store import Store
@@ -413,17 +413,18 @@ class Area:
 
 def resolve_area(grid: Grid, scope: Scope, *, village: str | None = None,
                  township: str | None = None) -> Area:
-    """The village or township asked for, if it exists and is wholly in the caller's area."""
+    """The village, or the township, district or city (``township=``), if it exists and is
+    wholly in the caller's area."""
     code = (village or township or "").strip()
     unit = grid.get(code)
-    level = "village" if village else "township"
-    villages = tuple(grid.villages_under(code)) if unit and unit["level"] == level else ()
+    levels = ("village",) if village else ("township", "district", "city")
+    villages = tuple(grid.villages_under(code)) if unit and unit["level"] in levels else ()
     if not villages or not set(villages) <= scope.villages:
         # Unknown and out-of-area read the same, as everywhere else in the app.
-        raise DocumentError(f"找不到{'村（社区）' if village else '乡镇（街道）'}代码“{code}”，"
+        raise DocumentError(f"找不到{'村（社区）' if village else '乡镇（街道）或区县'}代码“{code}”，"
                             "或不在您的管辖范围内。")
-    town = grid.township_of(code) if village else unit
-    return Area(code, unit["name"], town, villages, unit)
+    office = grid.township_of(code) if village else unit  # whose folder the file goes in
+    return Area(code, unit["name"], office, villages, unit)
 
 
 # -- one person, one form ----------------------------------------------------------------
@@ -587,13 +588,23 @@ def _roster_context(scope: Scope, area: Area, day: dt.date) -> dict[str, Any]:
 
 
 def _progress_context(scope: Scope, area: Area, day: dt.date) -> dict[str, Any]:
-    rows = registry.coverage(state.store(), state.current_grid(), area.villages)
+    """The area's units one level down (a township's villages, a district's townships,
+    a city's districts), each with its counts."""
+    grid, store = state.current_grid(), state.store()
+    rows = [{**coverage.unit_row(store, grid, child["code"]), "name": child["name"]}
+            for child in grid.children(area.code)]
     reasons = {c.value: c.label for c in
                state.registration_form().field("not_enrolled_reason").choices}
+    child_level = CHILD_LEVEL.get(area.unit["level"], "village")
     return {
         "title": f"{area.name}{KINDS['progress']}", "rows": rows,
-        "total": registry.totals(rows), "reasons": reasons, "chart": bar_chart(rows),
+        "total": coverage.unit_row(store, grid, area.code), "reasons": reasons,
+        "chart": bar_chart(rows), "unit_label": UNIT_LABELS[child_level],
+        "place": " ".join(grid.path_names(area.code)),
     }
+
+
+UNIT_LABELS = {"district": "区县", "township": "乡镇（街道）", "village": "村（社区）"}
 
 
 def bar_chart(rows: list[dict[str, Any]], width: int = 480, bar: int = 16) -> Markup:

@@ -1,8 +1,10 @@
-"""The three-level grid: district/county → township/street → village/community.
+"""The grid: (city →) district/county → township/street → village/community.
 
-Each unit carries its grid leader (网格长) and grid members (网格员) — the
-contact table (联络表) of seed 000.  A contact's ``phone`` is a private mobile;
-only ``office_phone`` is ever published.
+A county-only deployment starts at the district; a city (seed 002's 市 → 县区
+→ 乡镇 → 村, seed 004's districts of one city) puts one city unit above its
+districts.  Each unit carries its grid leader (网格长) and grid members
+(网格员) — the contact table (联络表) of seed 000.  A contact's ``phone`` is a
+private mobile; only ``office_phone`` is ever published.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import yaml
 from .formdef import LANDLINE, MOBILE
 from .store import Store
 
-LEVELS = ("district", "township", "village")
-LEVEL_NAMES = {"district": "区县", "township": "乡镇/街道", "village": "村/社区"}
+LEVELS = ("city", "district", "township", "village")
+LEVEL_NAMES = {"city": "市", "district": "区县", "township": "乡镇/街道", "village": "村/社区"}
 ROLES = ("网格长", "网格员")
-CODE_LENGTH = {"district": 6, "township": 9, "village": 12}
+CODE_LENGTH = {"city": 6, "district": 6, "township": 9, "village": 12}
+CHILD_LEVEL = {"city": "district", "district": "township", "township": "village"}
+CHILD_KEY = {"district": "districts", "township": "townships", "village": "villages"}
 
 
 class GridError(ValueError):
@@ -81,6 +85,38 @@ class Grid:
         village = self.units.get(village_code)
         return self.units.get(village["parent"]) if village else None
 
+    def owns_code_prefix(self, township: str) -> bool:
+        """Whether exactly this township's villages have codes starting with its code
+        (true of national codes; a hand-made grid may differ, and then totals are summed)."""
+        memo = self._memo.get("prefix_owners")
+        if memo is None:
+            by_prefix: dict[str, int] = {}
+            consistent: dict[str, bool] = {}
+            for unit in self.units.values():
+                if unit["level"] == "village":
+                    by_prefix[unit["code"][:9]] = by_prefix.get(unit["code"][:9], 0) + 1
+                    parent = unit["parent"]
+                    consistent[parent] = consistent.get(parent, True) and unit["code"][:9] == parent
+            memo = self._memo["prefix_owners"] = {
+                code: ok and by_prefix.get(code, 0) == len(self.villages_under(code))
+                for code, ok in consistent.items()}
+        return memo.get(township, False)
+
+    def ancestors(self, code: str) -> list[dict[str, Any]]:
+        """The units above ``code``, from the top down (not the unit itself)."""
+        chain: list[dict[str, Any]] = []
+        unit = self.units.get(code)
+        while unit and unit["parent"]:
+            unit = self.units.get(unit["parent"])
+            if unit:
+                chain.insert(0, unit)
+        return chain
+
+    def covers(self, area: Iterable[str], code: str) -> bool:
+        """Whether ``code`` is one of the area's units or lies below one of them."""
+        wanted = set(area)
+        return code in wanted or any(u["code"] in wanted for u in self.ancestors(code))
+
     def path_names(self, code: str) -> list[str]:
         names: list[str] = []
         unit = self.units.get(code)
@@ -127,10 +163,11 @@ def parse_yaml(text: str) -> list[dict[str, Any]]:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise GridError([f"YAML 格式错误：{exc}"]) from None
-    if not isinstance(raw, dict) or "district" not in raw:
-        raise GridError(["文件顶层应有 district（区县）"])
+    top = next((level for level in ("city", "district") if isinstance(raw, dict) and level in raw), None)
+    if top is None:
+        raise GridError(["文件顶层应有 city（市）或 district（区县）"])
     units: list[dict[str, Any]] = []
-    _flatten(raw["district"], "district", None, units)
+    _flatten(raw[top], top, None, units)
     return validate_units(units)
 
 
@@ -142,9 +179,8 @@ def _flatten(node: Any, level: str, parent: str | None, out: list[dict[str, Any]
         "code": code, "level": level, "name": str(node.get("name", "")).strip(),
         "parent": parent, "contacts": [_contact(c) for c in node.get("contacts") or ()],
     })
-    child_level = {"district": "township", "township": "village"}.get(level)
-    key = {"township": "townships", "village": "villages"}.get(child_level or "")
-    for child in node.get(key, ()) if key else ():
+    child_level = CHILD_LEVEL.get(level)
+    for child in node.get(CHILD_KEY[child_level], ()) if child_level else ():
         _flatten(child, child_level, code, out)
 
 
@@ -161,7 +197,8 @@ CSV_COLUMNS = {
     "层级": "level", "代码": "code", "名称": "name", "上级代码": "parent",
     "角色": "role", "姓名": "contact", "手机": "phone", "办公电话": "office_phone",
 }
-LEVEL_BY_NAME = {"区县": "district", "乡镇": "township", "街道": "township",
+LEVEL_BY_NAME = {"市": "city", "地级市": "city", "区县": "district", "县": "district", "区": "district",
+                 "乡镇": "township", "街道": "township",
                  "乡镇/街道": "township", "村": "village", "社区": "village", "村/社区": "village"}
 
 
@@ -186,11 +223,11 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
 
 def validate_units(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
     problems: list[str] = []
-    codes = [u["code"] for u in units]
+    levels = {u["code"]: u["level"] for u in units}
     seen: set[str] = set()
     for unit in units:
         label = f"{unit.get('name') or '?'}（{unit['code'] or '无代码'}）"
-        problems += _unit_problems(unit, label, codes)
+        problems += _unit_problems(unit, label, levels)
         if unit["code"] in seen:
             problems.append(f"{label}：代码重复")
         seen.add(unit["code"])
@@ -199,17 +236,25 @@ def validate_units(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return units
 
 
-def _unit_problems(unit: dict[str, Any], label: str, codes: Iterable[str]) -> list[str]:
+def _unit_problems(unit: dict[str, Any], label: str, levels: dict[str, str]) -> list[str]:
     problems = []
     level = unit["level"]
     if level not in LEVELS:
-        return [f"{label}：层级“{level}”应为 区县、乡镇/街道 或 村/社区"]
+        return [f"{label}：层级“{level}”应为 市、区县、乡镇/街道 或 村/社区"]
     if not unit["code"].isdigit() or len(unit["code"]) != CODE_LENGTH[level]:
         problems.append(f"{label}：{LEVEL_NAMES[level]}代码应为{CODE_LENGTH[level]}位数字")
     if not unit["name"]:
         problems.append(f"{label}：缺少名称")
-    if level != "district" and unit["parent"] not in codes:
+    parent = levels.get(unit["parent"]) if unit["parent"] else None
+    if level in ("township", "village") and unit["parent"] not in levels:
         problems.append(f"{label}：上级代码 {unit['parent']} 不存在")
+    elif unit["parent"] and parent is not None and CHILD_LEVEL.get(parent) != level:
+        problems.append(f"{label}：上级 {unit['parent']} 是{LEVEL_NAMES.get(parent, parent)}，"
+                        f"不能直接管{LEVEL_NAMES[level]}")
+    elif level == "district" and unit["parent"] and parent is None:
+        problems.append(f"{label}：上级代码 {unit['parent']} 不存在")
+    elif level == "city" and unit["parent"]:
+        problems.append(f"{label}：市是最高一级，不应有上级")
     for contact in unit["contacts"]:
         problems += _contact_problems(contact, label)
     return problems

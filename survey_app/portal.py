@@ -117,7 +117,14 @@ def _public_contacts(
 
 
 def public_directory(grid_units: Sequence[Mapping[str, Any]]) -> Directory:
-    """Arrange the grid as district -> township -> village with public fields only."""
+    """Arrange the grid as district -> township -> village with public fields only.
+
+    A city above the districts is left out: residents look for their county's
+    and township's offices, and each district then heads its own part.
+    """
+    cities = {str(u["code"]) for u in grid_units if u.get("level") == "city"}
+    grid_units = [{**u, "parent": None} if u.get("parent") and str(u["parent"]) in cities else u
+                  for u in grid_units if u.get("level") != "city"]
     by_code = {str(u["code"]): u for u in grid_units}
     children: dict[str, list[Mapping[str, Any]]] = {code: [] for code in by_code}
     roots = []

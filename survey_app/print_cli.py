@@ -50,7 +50,7 @@ def print_forms(village: str, households: str, blank: int) -> None:
                                     "progress 入户登记进度通报。")
 @click.argument("kind", type=click.Choice(["collection", "roster", "progress"]))
 @click.option("--village", default=None, help="村（社区）代码")
-@click.option("--township", default=None, help="乡镇（街道）代码（仅进度通报）")
+@click.option("--township", default=None, help="乡镇（街道）、区县或市的代码（仅进度通报）")
 @with_appcontext
 def print_notice(kind: str, village: str | None, township: str | None) -> None:
     if bool(village) == bool(township):

@@ -70,8 +70,8 @@ def _print_room(status: int = 200):
     scope = state.scope()
     grid = state.current_grid()
     villages = [grid.get(v) for v in sorted(scope.villages)]
-    townships = [t for t in grid.townships
-                 if set(grid.villages_under(t["code"])) <= scope.villages]
+    townships = [u for level in ("city", "district", "township") for u in grid.children_of_level(level)
+                 if set(grid.villages_under(u["code"])) <= scope.villages]
     files = documents.list_exports(current_app.config["EXPORTS_DIR"], scope.villages)
     return render_template("printed/index.html", villages=villages, townships=townships,
                            files=files, kinds=documents.KINDS,
@@ -158,7 +158,8 @@ def make_notice():
     _require_staff()
     kind = request.form.get("kind", "")
     area = request.form.get("area", "")
-    by_township = kind == "progress" and len(area) == 9
+    unit = state.current_grid().get(area)
+    by_township = kind == "progress" and bool(unit) and unit["level"] != "village"
     return _generate(lambda scope: documents.print_notice(
         scope, kind, village=None if by_township else area, township=area if by_township else None))
 

@@ -1,14 +1,19 @@
-"""Township and district staff pages: coverage village by village, and what came in."""
+"""Township, district and city staff pages: coverage drilled down the grid, and what came in.
+
+Each area page lists the units one level down with their counts (a city its
+districts, a district its townships, a township its villages), each a link
+one level further; the counts come from the rows kept current by every
+write, so a city's page costs a few hundred reads, not a parse of the city.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from itertools import groupby
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import registry, roster, spreadsheet, state
+from . import coverage, registry, roster, spreadsheet, state
 from .i18n import _
 
 bp = Blueprint("staff", __name__, url_prefix="/s")
@@ -23,11 +28,44 @@ def _require_staff():
 
 @bp.route("/")
 def home():
-    scope = state.scope()
-    rows = registry.coverage(state.store(), state.current_grid(), sorted(scope.villages))
-    by_township = [(name, list(group)) for name, group in groupby(rows, key=lambda r: r["township"])]
-    return render_template("staff/home.html", by_township=by_township,
+    """The user's own area: one area page, or a short list when an account has several."""
+    grid = state.current_grid()
+    areas = [grid.get(code) for code in current_user.area if grid.get(code)]
+    if len(areas) == 1:
+        return _area_page(areas[0]["code"])
+    rows = [_unit_row(unit) for unit in areas]
+    return render_template("staff/area.html", unit=None, trail=[], rows=rows,
                            total=registry.totals(rows), reasons=_reason_labels())
+
+
+@bp.route("/a/<code>")
+def area(code: str):
+    grid = state.current_grid()
+    unit = grid.get(code)
+    if unit is None or unit["level"] == "village" or not grid.covers(current_user.area, code):
+        abort(404)  # outside the area reads the same as absent
+    return _area_page(code)
+
+
+def _area_page(code: str):
+    grid = state.current_grid()
+    unit = grid.get(code)
+    if unit["level"] == "village":
+        return village(code)
+    children = grid.children(code)
+    if unit["level"] == "township":
+        rows = [{**row, "code": row["village"], "level": "village"}
+                for row in registry.coverage(state.store(), grid, [c["code"] for c in children])]
+    else:
+        rows = [_unit_row(child) for child in children]
+    trail = [u for u in grid.ancestors(code) if grid.covers(current_user.area, u["code"])]
+    return render_template("staff/area.html", unit=unit, trail=trail, rows=rows,
+                           total=coverage.unit_row(state.store(), grid, code), reasons=_reason_labels())
+
+
+def _unit_row(unit: dict) -> dict:
+    row = coverage.unit_row(state.store(), state.current_grid(), unit["code"])
+    return {**row, "code": unit["code"], "name": unit["name"], "level": unit["level"]}
 
 
 @bp.route("/v/<village>")

@@ -21,10 +21,16 @@ from .grid import Grid
 from .store import Store
 
 ROLES = {
+    "city_admin": "市级管理员",
     "district_admin": "区县管理员",
     "township_staff": "乡镇（街道）工作人员",
     "enumerator": "入户调查员（网格员）",
 }
+
+
+ROLE_LEVEL = {"city_admin": "city", "district_admin": "district", "township_staff": "township",
+              "enumerator": "village"}
+STAFF_ROLES = ("city_admin", "district_admin", "township_staff")
 
 
 class AccountError(ValueError):
@@ -36,7 +42,7 @@ class Account:
     username: str
     role: str
     display_name: str
-    area: tuple[str, ...]  # unit codes: district, township, or villages
+    area: tuple[str, ...]  # unit codes: city, district, township, or villages
     session_token: str = ""
 
     # Flask-Login protocol
@@ -53,7 +59,7 @@ class Account:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ("district_admin", "township_staff")
+        return self.role in STAFF_ROLES
 
     def villages(self, grid: Grid) -> frozenset[str]:
         """Every village this account may read or write — the whole of its scope."""
@@ -89,8 +95,7 @@ def _user_problems(grid: Grid, username: str, password: str, role: str,
         problems.append("密码至少8位")
     if role not in ROLES:
         problems.append(f"角色应为 {'、'.join(ROLES)} 之一")
-    expected_level = {"district_admin": "district", "township_staff": "township",
-                      "enumerator": "village"}.get(role)
+    expected_level = ROLE_LEVEL.get(role)
     if not area:
         problems.append("需要指定负责的区域代码")
     for code in area:

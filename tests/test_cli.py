@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from survey_app import users
@@ -62,3 +65,85 @@ def test_demo_loads_accounts_and_valid_people(tmp_path):
     for person in people:
         idcard.parse(person["answers"]["id_number"])  # every demo number is valid
     assert (Path(tmp_path / "portal") / "index.html").exists()
+
+
+def _write_old_format(source: LocalStore, old: Path) -> None:
+    """The layout canbao 1 wrote: one JSON file per shard, 64 index buckets, sessions in users.json."""
+    import hashlib
+    import json
+    for name in source.names():
+        shard = source.read(name)
+        tables = {t: {str(r.pop("doc_id")): r for r in shard.all(t)} for t in shard.tables()}
+        if name.startswith(("summary/", "sessions/", "throttle/")):
+            continue
+        if name.startswith("index/"):
+            kind = name.split("/")[1]
+            for entry in tables.get("entries", {}).values():
+                bucket = f"{hashlib.sha256(entry['key'].encode()).digest()[0] % 64:02d}"
+                path = old / "index" / kind / f"{bucket}.json"
+                data = json.loads(path.read_text()) if path.exists() else {"entries": {}}
+                data["entries"][str(len(data["entries"]) + 1)] = entry
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(data, ensure_ascii=False))
+            continue
+        if name == "users":
+            tables["sessions"] = {"1": {"token": "old", "username": "admin", "expires": 0}}
+        tables.pop("summary", None)
+        path = old / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(tables, ensure_ascii=False))
+
+
+def test_migrate_brings_an_old_data_folder_over_and_keeps_the_old_one(demo_template, tmp_path):
+    from survey_app import coverage
+    source = LocalStore(demo_template)
+    old = tmp_path / "data"
+    _write_old_format(source, old)
+    before = {p.relative_to(old): p.read_bytes() for p in old.rglob("*.json")}
+    env = {**os.environ, "CANBAO_DATA": str(old)}
+    refused = subprocess.run([sys.executable, "-m", "survey_app.cli", "check"], capture_output=True,
+                             text=True, env=env, timeout=60)
+    assert refused.returncode == 2 and "canbao migrate" in refused.stderr
+    done = subprocess.run([sys.executable, "-m", "survey_app.cli", "migrate"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    kept = next(tmp_path.glob("data.canbao1-*"))
+    assert {p.relative_to(kept): p.read_bytes() for p in kept.rglob("*.json")} == before
+    migrated = LocalStore(old)
+    for name in source.names():
+        if not name.startswith(("index/", "sessions/", "throttle/", "users")):
+            assert migrated.fingerprint(name) == source.fingerprint(name), name
+    for code in source.village_codes():
+        for person in source.read(Store.village(code)).all("persons"):
+            number = person["answers"]["id_number"]
+            entry = migrated.read(Store.index("idnum", number)).find_one("entries", key=number)
+            assert (entry["village"], entry["person"]) == (code, person["doc_id"])
+    assert coverage.rebuild(migrated, migrated.village_codes(), repair=False) == []
+    assert migrated.read("users").find_one("users", username="admin") is not None
+    assert migrated.read("users").all("sessions") == []
+
+
+def test_check_finds_and_repairs_coverage_rows_that_disagree_with_the_records(app, store):
+    from survey_app import coverage
+    village = "370403001001"
+    with store.transaction(Store.summary(village)) as shards:
+        row = shards[Store.summary(village)].get(coverage.ROWS, int(village))
+        shards[Store.summary(village)].update(coverage.ROWS, int(village), {"households": 99})
+    runner = app.test_cli_runner()
+    found = runner.invoke(args=["check"])
+    assert found.exit_code == 1 and village in found.output and "--repair" in found.output
+    repaired = runner.invoke(args=["check", "--repair"])
+    assert repaired.exit_code == 0 and "已按记录改正 1 个" in repaired.output
+    assert coverage.village_row(store, village)["households"] == row["households"]
+    assert runner.invoke(args=["check"]).exit_code == 0
+
+
+def test_restore_loads_a_snapshot_into_an_empty_store_only(app, store, tmp_path):
+    from survey_app import create_app
+    snapshot = store.backup(tmp_path / "b")
+    empty = create_app({"DATA": str(tmp_path / "empty"), "SECRET_KEY": "x"})
+    result = empty.test_cli_runner().invoke(args=["restore", str(snapshot)])
+    assert result.exit_code == 0, result.output
+    assert LocalStore(tmp_path / "empty").fingerprints() == store.fingerprints()
+    again = app.test_cli_runner().invoke(args=["restore", str(snapshot)])
+    assert again.exit_code != 0 and "不是空的" in again.output

@@ -371,9 +371,17 @@ def test_broken_grid_data_fails_loudly(tmp_path):
     orphan = [*GRID, {"code": "9", "level": "village", "name": "无主村", "parent": "8", "contacts": []}]
     with pytest.raises(PortalError, match="上级"):
         build(tmp_path / "a", grid=orphan)
-    wrong_level = [dict(GRID[0], level="city")]
+    wrong_level = [dict(GRID[0], level="province")]
     with pytest.raises(PortalError, match="层级"):
         build(tmp_path / "b", grid=wrong_level)
+
+
+def test_a_city_above_the_districts_is_left_out_of_the_directory(tmp_path):
+    city = {"code": "610800", "level": "city", "name": "榆林市", "parent": None, "contacts": []}
+    under_city = [city] + [dict(u, parent="610800") if u["level"] == "district" else u for u in GRID]
+    site = build(tmp_path / "c", grid=under_city)
+    assert (site / "contacts.html").read_text(encoding="utf-8") == \
+        (build(tmp_path / "d", grid=GRID) / "contacts.html").read_text(encoding="utf-8")
 
 
 # --- slugs and search ------------------------------------------------------

@@ -89,10 +89,17 @@ def test_township_staff_see_their_township_only(auth, client):
     assert client.get(f"/s/v/{VILLAGE_B}").status_code == 404
 
 
-def test_district_admin_sees_every_village(auth, client):
+def test_district_admin_drills_down_to_every_village(auth, client):
     auth.login("admin")
     page = client.get("/s/").get_data(as_text=True)
-    assert "临山村" in page and "常庄社区" in page and "后西村" in page
+    assert "临城街道" in page and "常庄街道" in page and "周营镇" in page
+    assert "后西村" in client.get("/s/a/370403104").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("area", ["370403002", "370403", "370403002001", "999999999"])
+def test_township_staff_cannot_open_another_area(auth, client, area):
+    auth.login("township")
+    assert client.get(f"/s/a/{area}").status_code == 404
 
 
 def test_enumerators_cannot_open_staff_pages(auth, client):
