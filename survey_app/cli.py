@@ -60,20 +60,27 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def _serve(host: str, port: int, threads: int) -> None:
-    from waitress import serve as waitress_serve
-    click.echo(f"canbao 正在 http://{host}:{port}/ 上服务（waitress，{threads} 个线程）。Ctrl+C 停止。")
-    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
-                   ident="canbao")
+def _serve(host: str, port: int, workers: int | None = None, threads: int | None = None) -> None:
+    from . import server
+    config = current_app.config
+    try:
+        server.check_port(host, port)
+    except server.PortBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    shown_workers = workers or config["WORKERS"] or "每个 CPU 核一个"
+    click.echo(f"canbao 正在 http://{host}:{port}/ 上服务（gunicorn，工作进程 {shown_workers}，"
+               f"每进程 {threads or config['THREADS']} 个线程）。Ctrl+C 停止。")
+    server.serve(config, host, port, workers, threads)
 
 
-@click.command("serve", help="用生产级 WSGI 服务器（waitress）提供服务。")
+@click.command("serve", help="用生产级 WSGI 服务器（gunicorn，多进程）提供服务。")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--workers", default=None, type=int, help="工作进程数（默认取设置 WORKERS：每核一个）")
+@click.option("--threads", default=None, type=int, help="每个工作进程的线程数（默认取设置 THREADS）")
 @with_appcontext
-def serve(host: str, port: int, threads: int) -> None:
-    _serve(host, port, threads)
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
+    _serve(host, port, workers, threads)
 
 
 @click.command("demo", help="载入演示区县（薛城区）、构建门户，并在 127.0.0.1:5000 上服务。")
@@ -100,7 +107,7 @@ def demo(host: str, port: int, no_serve: bool, households: int) -> None:
                    f"{account['role']:<15} {account['area']}")
     if not no_serve:
         click.echo(f"手机浏览器打开 http://{host}:{port}/ 登录；公众门户在 /portal/。")
-        _serve(host, port, 8)
+        _serve(host, port)
 
 
 def _build_portal_quietly() -> None:

@@ -8,7 +8,6 @@ generate forms and notices for their own area and download what was made.
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 
@@ -25,19 +24,16 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from . import documents, portal_site, registry, state, tokens
+from . import documents, jobs, portal_site, registry, state, tokens
 from .i18n import _
 from .registry import NotFound
 
 bp = Blueprint("printed", __name__)
 
 # Form batches render in a background thread: a 1,000-person village takes over a
-# minute, longer than a phone or proxy will wait on one request.  The print room
-# lists running batches; a batch dies with its server process (its partial file
-# is never published).
-_jobs: dict[str, dict] = {}
-_jobs_lock = threading.Lock()
-JOB_FAILURE_SHOWN_SECONDS = 3600
+# minute, longer than a phone or proxy will wait on one request.  Their records are
+# in the store (jobs.py), so the print room lists them whichever worker serves it;
+# a batch dies with its server process (its partial file is never published).
 
 
 # -- scans ----------------------------------------------------------------------------------
@@ -75,17 +71,7 @@ def _print_room(status: int = 200):
     files = documents.list_exports(current_app.config["EXPORTS_DIR"], scope.villages)
     return render_template("printed/index.html", villages=villages, townships=townships,
                            files=files, kinds=documents.KINDS,
-                           jobs=jobs_in(scope.villages)), status
-
-
-def jobs_in(villages) -> list[dict]:
-    """Batches still rendering, or failed within the last hour, for villages the user covers."""
-    now = time.time()
-    with _jobs_lock:
-        for key in [k for k, j in _jobs.items()
-                    if j["done"] and (not j["error"] or now - j["done"] > JOB_FAILURE_SHOWN_SECONDS)]:
-            del _jobs[key]
-        return [dict(j) for j in _jobs.values() if j["village"] in villages]
+                           jobs=jobs.visible(state.store(), scope.villages)), status
 
 
 @bp.route("/s/print/forms", methods=("POST",))
@@ -100,54 +86,48 @@ def make_forms():
     return _start_forms_job(state.scope(), request.form.get("village", ""), refs or None, blank)
 
 
-_job_numbers = itertools.count(1)
-
-
 def _start_forms_job(scope, village: str, refs, blank: int):
     """Check the request and count the pages here; render in a background thread."""
     app = current_app._get_current_object()
-    job = {"id": str(next(_job_numbers)), "village": village, "user": scope.username,
-           "pages": 0, "done_pages": 0, "started": time.time(), "done": None, "error": None}
+    store = state.store()
+    job: dict = {"id": None, "error": None}
     checked = threading.Event()
 
     def started(pages: int) -> None:
+        job["id"] = jobs.start(store, village=village, user=scope.username, pages=pages)
         job["pages"] = pages
-        with _jobs_lock:
-            _jobs[job["id"]] = job
         checked.set()
-
-    def progressed(pages: int) -> None:
-        job["done_pages"] += pages
 
     def run() -> None:
         with app.app_context():
             try:
                 documents.print_forms(scope, village=village, household_refs=refs, blank=blank,
-                                      progress=progressed, on_start=started)
+                                      progress=lambda n: jobs.progress(store, job["id"], n),
+                                      on_start=started)
             except (documents.DocumentError, NotFound) as exc:
                 job["error"] = _explain(exc)
             except Exception:  # shown in the print room; the server's log has the traceback
                 app.logger.exception("print job %s failed", job["id"])
                 job["error"] = _("排版出错，请稍后重试。")
             finally:
-                job["done"] = time.time()
+                if job["id"] is not None:
+                    jobs.finish(store, job["id"], job["error"])
                 checked.set()
 
-    threading.Thread(target=run, name=f"print-job-{job['id']}", daemon=True).start()
+    threading.Thread(target=run, name=f"print-{village}", daemon=True).start()
     checked.wait()
-    if job["pages"] == 0 and job["error"]:
-        return _failed(job["error"])  # refused before any rendering: nothing was written
+    if job["id"] is None:
+        return _failed(job["error"] or _("排版出错，请稍后重试。"))  # refused before rendering
     flash(_("正在生成 %(n)d 页，完成后出现在下方列表中，可先离开本页。", n=job["pages"]), "success")
     return redirect(url_for(".index"))
 
 
-def wait_for_jobs(seconds: float) -> bool:
+def wait_for_jobs(store, seconds: float) -> bool:
     """True once no batch is rendering (for tests and a graceful shutdown)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with _jobs_lock:
-            if all(j["done"] for j in _jobs.values()):
-                return True
+        if not jobs.running(store):
+            return True
         time.sleep(0.05)
     return False
 

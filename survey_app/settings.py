@@ -38,6 +38,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_WINDOW_SECONDS", 900, "Window for counting failed logins."),
     Setting("SESSION_HOURS", 12, "How long a login lasts: one working day in the field."),
     Setting("PUBLIC_URL", "http://127.0.0.1:5000", "Base URL printed in QR codes and notices."),
+    Setting("WORKERS", 0, "Server worker processes; 0: one per CPU core."),
+    Setting("THREADS", 8, "Threads per worker process (requests served at once by each)."),
+    Setting("MAX_CONNECTIONS", 1000, "Open connections a worker holds, idle keep-alive ones included."),
+    Setting("KEEPALIVE_SECONDS", 75, "How long an idle phone's connection waits open for its next request."),
 )
 
 

@@ -15,7 +15,7 @@ from .registry import NotFound
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(label=label, field_label=field_label, answer_text=answer_text)
-    scrub_logs(app.logger, logging.getLogger("waitress"))
+    scrub_logs(app.logger, logging.getLogger("gunicorn.error"), logging.getLogger("gunicorn.access"))
     for status in (400, 404, 405, 413, 500):
         app.register_error_handler(status, _error_page)
     # Outside the caller's area and absent look the same: a plain 404.

@@ -1,4 +1,4 @@
-"""Start the real production server (``canbao serve``, waitress) on a free loopback port."""
+"""Start the real production server (``canbao serve``, gunicorn) on a free loopback port."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,27 +21,35 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, threads: int = 8) -> Iterator[str]:
+def running_server(data_dir: Path | str, threads: int = 8, workers: int = 2,
+                   environment: dict[str, str] | None = None) -> Iterator[str]:
+    """``data_dir`` is a data folder, or a PostgreSQL URL for the database store."""
     port = free_port()
-    env = {**os.environ, "CANBAO_DATA": str(data_dir), "CANBAO_SECRET_KEY": "live-test"}
+    location = str(data_dir)
+    store_setting = {"CANBAO_DATABASE_URL": location} if location.startswith("postgres") \
+        else {"CANBAO_DATA": location}
+    env = {**os.environ, **store_setting, "CANBAO_SECRET_KEY": "live-test", **(environment or {})}
+    log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would stall the server
     process = subprocess.Popen(
         [sys.executable, "-m", "survey_app.cli", "serve", "--port", str(port),
-         "--threads", str(threads)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+         "--threads", str(threads), "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process)
+        _wait_until_up(base, process, log)
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)
+        log.close()
 
 
-def _wait_until_up(base: str, process: subprocess.Popen) -> None:
+def _wait_until_up(base: str, process: subprocess.Popen, log) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read()}")
+            log.seek(0)
+            raise RuntimeError(f"server exited: {log.read()}")
         try:
             urllib.request.urlopen(base + "/login", timeout=1).close()
             return

@@ -147,3 +147,15 @@ def test_restore_loads_a_snapshot_into_an_empty_store_only(app, store, tmp_path)
     assert LocalStore(tmp_path / "empty").fingerprints() == store.fingerprints()
     again = app.test_cli_runner().invoke(args=["restore", str(snapshot)])
     assert again.exit_code != 0 and "不是空的" in again.output
+
+
+def test_serve_on_a_busy_port_says_which_option_picks_another(app):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = app.test_cli_runner().invoke(args=["serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"端口 {port} 已被其他程序占用" in result.output and "--port" in result.output
+    assert "Traceback" not in result.output and "正在" not in result.output

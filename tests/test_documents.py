@@ -13,6 +13,7 @@ import random
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -291,7 +292,7 @@ def test_staff_generate_list_and_download_in_their_area(client, auth, store, app
                                                    "households": home["ref"], "blank": "0"})
     assert response.status_code == 302
     assert "正在生成" in client.get("/s/print/").get_data(as_text=True)  # the flash, at least
-    assert print_room.wait_for_jobs(120)
+    assert print_room.wait_for_jobs(store, 120)
     listing = client.get("/s/print/").get_data(as_text=True)
     link = re.search(r'href="(/s/print/files/[^"]+)"', listing).group(1)
     download = client.get(link)
@@ -304,14 +305,14 @@ def test_staff_generate_list_and_download_in_their_area(client, auth, store, app
 
 
 def test_a_batch_that_fails_while_rendering_is_reported_in_the_print_room(
-        client, auth, app, monkeypatch):
+        client, auth, app, store, monkeypatch):
     monkeypatch.setattr(documents, "RENDER_SECONDS", 0.001)
     auth.login("township")
     token = re.search(r'name="csrf_token" value="([^"]+)"',
                       client.get("/s/print/").get_data(as_text=True)).group(1)
     response = client.post("/s/print/forms", data={"csrf_token": token, "village": VILLAGE_A})
     assert response.status_code == 302
-    assert print_room.wait_for_jobs(60)
+    assert print_room.wait_for_jobs(store, 60)
     page = client.get("/s/print/").get_data(as_text=True)
     assert "生成失败" in page and "排版超过" in page
     assert not list(Path(app.config["EXPORTS_DIR"]).rglob("*.pdf"))
@@ -368,3 +369,19 @@ def test_cli_bad_input_is_explained(app, args, message):
     assert result.exit_code != 0 and message in result.output
     assert not Path(app.config["EXPORTS_DIR"]).exists() or \
         not list(Path(app.config["EXPORTS_DIR"]).rglob("*.pdf"))
+
+
+def test_every_server_process_lists_a_running_batch_and_a_silent_one_reads_as_failed(
+        data_dir, store, monkeypatch):
+    from survey_app import jobs
+    from survey_app.store import LocalStore
+    job = jobs.start(store, village=VILLAGE_A, user="township", pages=80)
+    jobs.progress(store, job, 40)
+    other_worker = LocalStore(data_dir)
+    listed = jobs.visible(other_worker, {VILLAGE_A})
+    assert [(j["done_pages"], j["pages"], j["error"]) for j in listed] == [(40, 80, None)]
+    assert jobs.visible(other_worker, {VILLAGE_B}) == []
+    later = time.time() + jobs.SILENT_SECONDS + 1
+    monkeypatch.setattr(jobs.time, "time", lambda: later)
+    assert jobs.visible(other_worker, {VILLAGE_A})[0]["error"] == jobs.DIED_MESSAGE
+    assert jobs.running(other_worker) == 0

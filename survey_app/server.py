@@ -1,0 +1,81 @@
+"""``canbao serve``: gunicorn with several worker processes, each with a pool of threads.
+
+One Python process uses one core; the store is safe for many processes at
+once, so the server runs one worker per core (the WORKERS setting) and
+gunicorn supervises them (a worker that dies is replaced).  The threaded
+worker keeps idle keep-alive connections off its threads, so hundreds of
+phones can hold a connection open while a handful of threads serve the ones
+that are sending (MAX_CONNECTIONS per worker, KEEPALIVE_SECONDS idle time).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class PortBusy(RuntimeError):
+    pass
+
+
+def check_port(host: str, port: int) -> None:
+    """Say in Chinese, before anything starts, that the port is taken and which option helps."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortBusy(f"端口 {port} 已被其他程序占用：请用 --port 选择另一个端口，"
+                               f"例如 --port {port + 1}。") from None
+            raise PortBusy(f"无法在 {host}:{port} 上提供服务：{exc.strerror}") from None
+
+
+def options(config: dict[str, Any], host: str, port: int, workers: int | None,
+            threads: int | None) -> dict[str, Any]:
+    return {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers or config["WORKERS"] or os.cpu_count() or 1,
+        "worker_class": "gthread",
+        "threads": threads or config["THREADS"],
+        "worker_connections": config["MAX_CONNECTIONS"],
+        "keepalive": config["KEEPALIVE_SECONDS"],
+        "timeout": 120,
+        "graceful_timeout": 30,
+        "forwarded_allow_ips": "",  # forwarded headers are not trusted unless a setting says so
+        "proc_name": "canbao",
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }
+
+
+class _Gunicorn(BaseApplication):
+    """gunicorn driven from Python: each worker builds its own app (and its own store cache)."""
+
+    def __init__(self, settings: dict[str, Any], environment: dict[str, str]):
+        self.settings = settings
+        self.environment = environment
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.settings.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        os.environ.update(self.environment)
+        from . import create_app
+        return create_app()
+
+
+def serve(config: dict[str, Any], host: str, port: int, workers: int | None = None,
+          threads: int | None = None) -> None:
+    settings = options(config, host, port, workers, threads)
+    # The workers build the app from the environment, so settings given to this
+    # process in other ways (the data folder the demo chose) are passed on.
+    environment = {"CANBAO_DATA": str(config["DATA"])} if config.get("DATA") else {}
+    _Gunicorn(settings, environment).run()
