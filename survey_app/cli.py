@@ -207,22 +207,27 @@ def roster_group() -> None:
     pass
 
 
-@roster_group.command("import", help="把 .xlsx 或 .csv 名单导入一个村；有错误时逐行列出，不导入任何数据。")
+@roster_group.command("import", help="把 .xlsx 或 .csv 名单导入一个村（--village），或按“村（社区）代码”列"
+                                      "导入多个村；有错误时逐行列出，不导入任何数据。")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--village", required=True, help="村（社区）代码")
+@click.option("--village", default=None, help="村（社区）代码；不给时按文件的“村（社区）代码”列导入")
 @with_appcontext
-def roster_import(path: str, village: str) -> None:
+def roster_import(path: str, village: str | None) -> None:
     from . import registry, roster, state
-    if _grid().get(village) is None or _grid().get(village)["level"] != "village":
+    grid = _grid()
+    if village is not None and (grid.get(village) is None or grid.get(village)["level"] != "village"):
         raise click.ClickException(f"{village} 不是网格中的村（社区）代码")
-    everywhere = registry.Scope(frozenset([village]), "cli")
+    everywhere = registry.Scope(frozenset(v["code"] for v in grid.villages), "cli")
+    started = time.monotonic()
     try:
         counts = roster.import_file(_store(), everywhere, state.registration_form(), village,
-                                    path, Path(path).read_bytes())
+                                    path, Path(path).read_bytes(), max_rows=None)
     except roster.RosterError as exc:
-        _fail_listing("名单有以下问题，未导入任何数据：", exc.problems)
-    click.echo(f"已导入 {counts['households']} 户 {counts['persons']} 人；"
-               f"已在系统中的 {counts['skipped']} 人未重复导入。")
+        _fail_listing("名单有以下问题，未导入任何数据：", exc.problems[:200] + (
+            [f"……另有 {len(exc.problems) - 200} 处问题"] if len(exc.problems) > 200 else []))
+    seconds = time.monotonic() - started
+    click.echo(f"已导入 {counts['villages']} 个村（社区）{counts['households']} 户 {counts['persons']} 人"
+               f"（用时 {seconds:.1f} 秒）；已在系统中的 {counts['skipped']} 人未重复导入。")
 
 
 @click.group("portal", help="公众政策门户（Pelican 静态站点）。")

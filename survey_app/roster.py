@@ -1,9 +1,10 @@
 """Expected rosters (应登记名单) from Excel/WPS (.xlsx) or CSV files, one row per person.
 
 Township staff receive the list of people to visit (seed 002: villages
-download the list of the unregistered) and load it village by village.  Every
-problem in the file is listed with its row number, and nothing is imported
-until the file is clean.
+download the list of the unregistered) and load it village by village; a
+county's office loads one file for all its villages, with a 村（社区）代码
+column.  Every problem in the file is listed with its row number, and nothing
+is imported until the file is clean.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from .formdef import FormDefinition
 from .store import Store
 
 COLUMNS = {
-    "户编号": "house", "户主姓名": "head_name", "门牌地址": "address",
+    "村（社区）代码": "village", "户编号": "house", "户主姓名": "head_name", "门牌地址": "address",
     "姓名": "name", "公民身份号码": "id_number", "与户主关系": "relationship",
     "联系电话": "phone",
 }
 REQUIRED = ("户编号", "户主姓名", "门牌地址", "姓名", "公民身份号码", "与户主关系")
-MAX_ROWS = 20000
+MAX_ROWS = 20000  # one upload through the browser; the command line takes a county's file
 
 
 class RosterError(ValueError):
@@ -83,35 +84,57 @@ def _csv_rows(content: bytes) -> list[dict[str, str]]:
 
 
 def parse(rows: list[dict[str, str]], definition: FormDefinition) -> list[dict[str, Any]]:
-    """Households with their members, or RosterError listing every problem by row."""
-    if not rows:
-        raise RosterError(["文件中没有数据行"])
-    missing = [h for h in REQUIRED if h not in rows[0]]
-    if missing:
-        raise RosterError([f"缺少列：{'、'.join(missing)}（第一行应为表头）"])
-    if len(rows) > MAX_ROWS:
-        raise RosterError([f"一次最多导入 {MAX_ROWS} 行，请按村拆分文件"])
+    """One village's households with their members, or RosterError listing every problem by row."""
+    return parse_villages(rows, definition, villages=None, default_village="")[""]
+
+
+def parse_villages(rows: list[dict[str, str]], definition: FormDefinition, *,
+                   villages: set[str] | None, default_village: str | None,
+                   max_rows: int | None = MAX_ROWS) -> dict[str, list[dict[str, Any]]]:
+    """Households per village.  A row's village is its 村（社区）代码, else ``default_village``;
+    ``villages`` (when given) are the codes the caller may load into."""
+    _check_shape(rows, default_village, max_rows)
     relationships = {c.label: c.value for c in definition.field("relationship").choices}
-    houses: dict[str, dict[str, Any]] = {}
+    houses: dict[tuple[str, str], dict[str, Any]] = {}
     problems: list[str] = []
     seen: dict[str, int] = {}
     for line, raw in enumerate(rows, start=2):
         row = {COLUMNS[k]: v for k, v in raw.items() if k in COLUMNS}
+        village = row.get("village") or default_village or ""
+        if default_village and row.get("village") and row["village"] != default_village:
+            problems.append(f"第{line}行：村（社区）代码 {row['village']} 不是本村（{default_village}）")
+            continue
+        if villages is not None and village not in villages:
+            problems.append(f"第{line}行：村（社区）代码“{village}”不在网格中，或不在您的管辖范围内")
+            continue
         member, row_problems = _member(row, relationships)
         problems += [f"第{line}行：{p}" for p in row_problems]
         if member:
             if member["id_number"] in seen:
                 problems.append(f"第{line}行：公民身份号码与第{seen[member['id_number']]}行重复")
             seen[member["id_number"]] = line
-            house = houses.setdefault(row["house"], {
+            house = houses.setdefault((village, row["house"]), {
                 "head_name": row["head_name"], "address": row["address"],
                 "phone": row.get("phone", ""), "members": []})
             house["members"].append(member)
     if problems:
         raise RosterError(problems)
-    for house in houses.values():
+    by_village: dict[str, list[dict[str, Any]]] = {}
+    for (village, _number), house in houses.items():
         house["members_count"] = len(house["members"])
-    return list(houses.values())
+        by_village.setdefault(village, []).append(house)
+    return by_village
+
+
+def _check_shape(rows: list[dict[str, str]], default_village: str | None, max_rows: int | None) -> None:
+    if not rows:
+        raise RosterError(["文件中没有数据行"])
+    required = REQUIRED if default_village is not None else ("村（社区）代码", *REQUIRED)
+    missing = [h for h in required if h not in rows[0]]
+    if missing:
+        raise RosterError([f"缺少列：{'、'.join(missing)}（第一行应为表头）"])
+    if max_rows is not None and len(rows) > max_rows:
+        raise RosterError([f"一次最多导入 {max_rows} 行，请按村拆分文件"])
 
 
 def _member(row: dict[str, str], relationships: dict[str, str]) -> tuple[dict | None, list[str]]:
@@ -130,8 +153,13 @@ def _member(row: dict[str, str], relationships: dict[str, str]) -> tuple[dict | 
             "birth_date": parsed.birth_date.isoformat(), "relationship": relationship}, []
 
 
-def import_file(store: Store, scope: registry.Scope, definition: FormDefinition, village: str,
-                filename: str, content: bytes) -> dict[str, int]:
-    scope.require(village)
-    houses = parse(read_rows(filename, content), definition)
-    return registry.import_roster(store, village, houses)
+def import_file(store: Store, scope: registry.Scope, definition: FormDefinition, village: str | None,
+                filename: str, content: bytes, *, max_rows: int | None = MAX_ROWS) -> dict[str, int]:
+    """Load a roster file: into ``village``, or (``village=None``) into each row's own village."""
+    if village is not None:
+        scope.require(village)
+    by_village = parse_villages(read_rows(filename, content), definition, villages=set(scope.villages),
+                                default_village=village, max_rows=max_rows)
+    results = registry.import_rosters(store, by_village, scope.username or "system")
+    return {"villages": len(results), **{key: sum(r[key] for r in results.values())
+                                         for key in ("households", "persons", "skipped")}}

@@ -95,10 +95,38 @@ def test_cli_import_and_its_error_list(app, tmp_path, store):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["roster", "import", str(good), "--village", VILLAGE_A])
     assert result.exit_code == 0, result.output
-    assert "已导入 1 户 1 人" in result.output
+    assert "已导入 1 个村（社区）1 户 1 人" in result.output
     bad = tmp_path / "bad.csv"
     bad.write_text(",".join(HEADER) + "\n1,高云,临山村3组9号,高云,123,户主,\n", encoding="utf-8")
     failed = runner.invoke(args=["roster", "import", str(bad), "--village", VILLAGE_A])
     assert failed.exit_code == 1 and "第2行" in failed.output
     unknown = runner.invoke(args=["roster", "import", str(good), "--village", "370403001"])
     assert unknown.exit_code != 0 and "不是网格中的村" in unknown.output
+
+
+def test_one_file_for_many_villages_by_its_village_column(app, tmp_path, store):
+    """A county's office loads one list for all its villages (the 村（社区）代码 column)."""
+    header = ["村（社区）代码", *HEADER]
+    first, second = new_id_number(1961), new_id_number(1962, male=False)
+    rows = [[VILLAGE_A, 7, "吕大山", "临山村7组1号", "吕大山", first, "户主", ""],
+            [VILLAGE_B, 7, "吕小红", "常庄社区7号", "吕小红", second, "户主", ""]]
+    path = tmp_path / "county.csv"
+    path.write_text("\n".join(",".join(map(str, r)) for r in [header, *rows]) + "\n", encoding="utf-8")
+    before = {v: store.read(Store.village(v)).count("households") for v in (VILLAGE_A, VILLAGE_B)}
+    result = app.test_cli_runner().invoke(args=["roster", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "已导入 2 个村（社区）2 户 2 人" in result.output
+    for village, number in ((VILLAGE_A, first), (VILLAGE_B, second)):
+        assert store.read(Store.village(village)).count("households") == before[village] + 1
+        entry = store.read(Store.index("idnum", number)).find_one("entries", key=number)
+        assert entry["village"] == village
+    path.write_text("\n".join(",".join(map(str, r)) for r in [header, ["999999999999", *rows[0][1:5],
+                                                                        new_id_number(1963), "户主", ""]]),
+                    encoding="utf-8")
+    refused = app.test_cli_runner().invoke(args=["roster", "import", str(path)])
+    assert refused.exit_code == 1 and "第2行：村（社区）代码“999999999999”不在网格中" in refused.output
+    no_column = tmp_path / "plain.csv"
+    no_column.write_text(",".join(HEADER) + f"\n1,高云,临山村3组9号,高云,{new_id_number(1967)},户主,\n",
+                         encoding="utf-8")
+    missing = app.test_cli_runner().invoke(args=["roster", "import", str(no_column)])
+    assert missing.exit_code == 1 and "缺少列：村（社区）代码" in missing.output
