@@ -208,26 +208,33 @@ def roster_group() -> None:
 
 
 @roster_group.command("import", help="把 .xlsx 或 .csv 名单导入一个村（--village），或按“村（社区）代码”列"
-                                      "导入多个村；有错误时逐行列出，不导入任何数据。")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+                                      "导入多个村；可一次给多个文件。有错误时逐行列出，该文件不导入任何数据。")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--village", default=None, help="村（社区）代码；不给时按文件的“村（社区）代码”列导入")
 @with_appcontext
-def roster_import(path: str, village: str | None) -> None:
-    from . import registry, roster, state
+def roster_import(paths: tuple[str, ...], village: str | None) -> None:
+    from . import registry, state
     grid = _grid()
     if village is not None and (grid.get(village) is None or grid.get(village)["level"] != "village"):
         raise click.ClickException(f"{village} 不是网格中的村（社区）代码")
     everywhere = registry.Scope(frozenset(v["code"] for v in grid.villages), "cli")
+    for path in paths:
+        _import_one_roster(everywhere, state.registration_form(), village, Path(path))
+
+
+def _import_one_roster(scope, definition, village: str | None, path: Path) -> None:
+    from . import roster
     started = time.monotonic()
     try:
-        counts = roster.import_file(_store(), everywhere, state.registration_form(), village,
-                                    path, Path(path).read_bytes(), max_rows=None)
+        counts = roster.import_file(_store(), scope, definition, village, path.name, path.read_bytes(),
+                                    max_rows=None)
     except roster.RosterError as exc:
-        _fail_listing("名单有以下问题，未导入任何数据：", exc.problems[:200] + (
+        _fail_listing(f"{path.name} 有以下问题，未导入该文件的任何数据：", exc.problems[:200] + (
             [f"……另有 {len(exc.problems) - 200} 处问题"] if len(exc.problems) > 200 else []))
     seconds = time.monotonic() - started
-    click.echo(f"已导入 {counts['villages']} 个村（社区）{counts['households']} 户 {counts['persons']} 人"
-               f"（用时 {seconds:.1f} 秒）；已在系统中的 {counts['skipped']} 人未重复导入。")
+    click.echo(f"{path.name}：已导入 {counts['villages']} 个村（社区）{counts['households']} 户 "
+               f"{counts['persons']} 人（用时 {seconds:.1f} 秒）；"
+               f"已在系统中的 {counts['skipped']} 人未重复导入。")
 
 
 @click.group("portal", help="公众政策门户（Pelican 静态站点）。")

@@ -101,26 +101,25 @@ def _keep_row_current(shards: Mapping[str, Shard], village: str) -> None:
 
 def _delta(shard: Shard) -> dict:
     """What the households this transaction touched now add, less what they added before."""
-    person_changes = shard.changes("persons")
     house_changes = {i: before for i, before, _after in shard.changes("households")}
     touched = set(house_changes)
-    for _i, before, after in person_changes:
+    changed_before: dict[int, dict] = {}       # person id -> the person before the change
+    left: dict[int, list[dict]] = {}           # household -> its people before, changed since
+    for doc_id, before, after in shard.changes("persons"):
         touched.update(p["household"] for p in (before, after) if p is not None)
+        changed_before[doc_id] = before
+        if before is not None:
+            left.setdefault(before["household"], []).append(before)
     delta: dict = {}
     for household in touched:
         members_now = shard.find("persons", household=household)
-        before_members = _members_before(members_now, person_changes, household)
+        before_members = [m for m in members_now if m["doc_id"] not in changed_before] + \
+            left.get(household, [])
         house_now = shard.get("households", household)
         house_before = house_changes[household] if household in house_changes else house_now
         delta = add(delta, household_counts(house_now, members_now))
         delta = add(delta, household_counts(house_before, before_members), -1)
     return {k: v for k, v in delta.items() if v}
-
-
-def _members_before(members_now: list[dict], changes: list, household: int) -> list[dict]:
-    changed = {i: before for i, before, _after in changes}
-    kept = [m for m in members_now if m["doc_id"] not in changed]
-    return kept + [b for i, b in changed.items() if b is not None and b.get("household") == household]
 
 
 # -- reading rows ------------------------------------------------------------------------

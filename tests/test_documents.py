@@ -204,7 +204,8 @@ def test_hostile_names_print_literally_and_are_never_fetched(printed):
     "canbao:static/print/../../documents.py", "canbao:static/print/print.css?x=1", "print.css",
 ])
 def test_fetcher_refuses_everything_but_our_static_files(app, url):
-    fetcher = documents.StaticOnlyFetcher(app.static_folder)
+    from survey_app.render import StaticOnlyFetcher
+    fetcher = StaticOnlyFetcher(app.static_folder)
     with pytest.raises(ValueError):
         fetcher.fetch(url)
     assert fetcher.fetch("canbao:static/print/print.css").read().startswith(b"/*")

@@ -225,9 +225,10 @@ def cut_torn_tail(files: Files, offset: int, recovered: Path) -> None:
 
 def append(loaded: Loaded, files: Files, payload: bytes) -> None:
     """Append one transaction's line and fsync it (the caller holds the shard's lock)."""
-    if loaded.header is None:
-        _start_journal(loaded, files)
     line = codec.frame(payload)
+    if loaded.header is None:
+        _start_journal(loaded, files, line)
+        return
     fd = os.open(files.journal, os.O_WRONLY | os.O_APPEND)
     try:
         written = 0
@@ -239,12 +240,14 @@ def append(loaded: Loaded, files: Files, payload: bytes) -> None:
     loaded.offset += len(line)
 
 
-def _start_journal(loaded: Loaded, files: Files) -> None:
-    """A first journal for a new shard, or a fresh one replacing a stale one: header only."""
+def _start_journal(loaded: Loaded, files: Files, first_line: bytes) -> None:
+    """A first journal for a new shard, or a fresh one replacing a stale one, with its first line:
+    one atomic write, so a new village costs one file creation, not two."""
     base = _read_or_none(files.base) if loaded.base_size else None
     header = header_line(loaded.generation, base)
-    write_atomically(files.journal, header)
-    loaded.header, loaded.offset, loaded.stale_header = header, len(header), None
+    write_atomically(files.journal, header + first_line)
+    loaded.header, loaded.stale_header = header, None
+    loaded.offset = len(header) + len(first_line)
 
 
 def should_compact(loaded: Loaded) -> bool:

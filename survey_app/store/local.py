@@ -249,7 +249,8 @@ class LocalStore(Store):
             if files.base.exists() or files.journal.exists():
                 raise FileExistsError(f"{name} 已有数据：只能恢复到空的数据目录")
             state = ShardState()
-            state.apply(("p", table, int(doc_id), codec.dumps(record)) for _n, table, doc_id, record in rows)
+            state.apply(("p", table, int(doc_id), codec.dumps(record), record)
+                        for _n, table, doc_id, record in rows)
             count += sum(state.count(table) for table in state.tables)
             base = state.render_base(1)
             write_atomically(files.base, base)

@@ -23,7 +23,11 @@ from .shard import MISSING, BaseShard
 META_TABLE = "_canbao"  # first in every base file: the generation that base was written for
 RECORD_OVERHEAD = 120  # bytes a cached record costs beyond its JSON, for the cache budget
 
-Op = tuple  # ("p", table, id, raw) | ("d", table, id) | ("c", table)
+Op = tuple  # ("p", table, id, raw, record) | ("d", table, id) | ("c", table)
+
+# Fields searched in some shard of a table: shards read later index them while their
+# records are parsed anyway, instead of parsing every record again on the first search.
+_SEARCHED: dict[str, set[str]] = {}
 
 
 def _index_key(value: Any) -> Any:
@@ -51,10 +55,16 @@ class ShardState:
             if table == META_TABLE or not isinstance(docs, dict):
                 continue
             rows = state.tables.setdefault(table, {})
+            fields = [(f, state.indexes.setdefault((table, f), {})) for f in _SEARCHED.get(table, ())]
             for key, record in docs.items():
                 raw = codec.dumps(record)
-                rows[int(key)] = raw
+                doc_id = int(key)
+                rows[doc_id] = raw
                 state.nbytes += len(raw) + RECORD_OVERHEAD
+                for field, index in fields:
+                    value = record.get(field, MISSING)
+                    if value is not MISSING:
+                        index.setdefault(_index_key(value), []).append(doc_id)
             state.max_ids[table] = max(rows, default=0)
         return state
 
@@ -63,7 +73,7 @@ class ShardState:
         with self.lock:
             for op in ops:
                 if op[0] == "p":
-                    self._put(op[1], op[2], op[3])
+                    self._put(op[1], op[2], op[3], op[4])
                 elif op[0] == "d":
                     self._delete(op[1], op[2])
                 elif op[0] == "c":
@@ -71,7 +81,7 @@ class ShardState:
                 else:
                     raise ValueError(f"unknown journal operation {op[0]!r}")
 
-    def _put(self, table: str, doc_id: int, raw: bytes) -> None:
+    def _put(self, table: str, doc_id: int, raw: bytes, record: Mapping[str, Any] | None) -> None:
         rows = self.tables.setdefault(table, {})
         old = rows.get(doc_id)
         if old is not None:
@@ -79,7 +89,7 @@ class ShardState:
             self._unindex(table, doc_id, old)
         rows[doc_id] = raw
         self.nbytes += len(raw) + RECORD_OVERHEAD
-        self._index(table, doc_id, raw)
+        self._index(table, doc_id, raw, record)
         if doc_id > self.max_ids.get(table, 0):
             self.max_ids[table] = doc_id
 
@@ -100,10 +110,10 @@ class ShardState:
     def _fields_indexed(self, table: str) -> list[str]:
         return [field for (name, field) in self.indexes if name == table]
 
-    def _index(self, table: str, doc_id: int, raw: bytes) -> None:
+    def _index(self, table: str, doc_id: int, raw: bytes, record: Mapping[str, Any] | None) -> None:
         fields = self._fields_indexed(table)
         if fields:
-            record = codec.loads(raw)
+            record = record if record is not None else codec.loads(raw)
             for field in fields:
                 value = record.get(field, MISSING)
                 if value is not MISSING:
@@ -126,6 +136,7 @@ class ShardState:
                     index.pop(key, None)
 
     def _build_index(self, table: str, field: str) -> dict[Any, list[int]]:
+        _SEARCHED.setdefault(table, set()).add(field)
         index: dict[Any, list[int]] = {}
         for doc_id, raw in self.tables.get(table, {}).items():
             value = codec.loads(raw).get(field, MISSING)
@@ -191,7 +202,7 @@ def parse_ops(payload: bytes) -> list[Op]:
     for item in codec.loads(payload):
         kind = item[0]
         if kind == "p":
-            ops.append(("p", item[1], int(item[2]), codec.dumps(item[3])))
+            ops.append(("p", item[1], int(item[2]), codec.dumps(item[3]), item[3]))
         elif kind == "d":
             ops.append(("d", item[1], int(item[2])))
         elif kind == "c":
@@ -213,6 +224,9 @@ class MemoryShard(BaseShard):
         self._changes: dict[str, dict[int, bytes | None]] = {}
         self._cleared: set[str] = set()
         self._max: dict[str, int] = {}
+        # Equality indexes over the overlay too: a bulk import changes thousands of
+        # records in one transaction and looks each ID number up as it goes.
+        self._overlay_indexes: dict[tuple[str, str], dict[Any, set[int]]] = {}
         self.ops: list[Op] = []
         self.first_change: int | None = None
 
@@ -251,13 +265,45 @@ class MemoryShard(BaseShard):
         field, value = next(iter(equals.items()))
         changed = self._changes.get(table, {})
         ids = [] if table in self._cleared else self.state.find_ids(table, field, value)
-        ids = [i for i in ids if i not in changed] + [i for i, raw in changed.items() if raw is not None]
+        ids = [i for i in ids if i not in changed] + self._overlay_ids(table, field, value)
         found = []
         for doc_id in sorted(set(ids)):
             record = self._get(table, doc_id)
             if record is not None and all(record.get(f, MISSING) == v for f, v in equals.items()):
                 found.append((doc_id, record))
         return found
+
+    def _overlay_ids(self, table: str, field: str, value: Any) -> list[int]:
+        changed = self._changes.get(table)
+        if not changed:
+            return []
+        index = self._overlay_indexes.get((table, field))
+        if index is None:
+            index = self._overlay_indexes[(table, field)] = {}
+            for doc_id, raw in changed.items():
+                if raw is not None:
+                    self._overlay_index_add(index, field, doc_id, codec.loads(raw))
+        return list(index.get(_index_key(value), ()))
+
+    @staticmethod
+    def _overlay_index_add(index: dict[Any, set[int]], field: str, doc_id: int, record: Mapping) -> None:
+        found = record.get(field, MISSING)
+        if found is not MISSING:
+            index.setdefault(_index_key(found), set()).add(doc_id)
+
+    def _overlay_changed(self, table: str, doc_id: int, record: Mapping | None) -> None:
+        """Keep the overlay's indexes of ``table`` right as ``doc_id`` becomes ``record``."""
+        indexed = [(field, index) for (name, field), index in self._overlay_indexes.items() if name == table]
+        if not indexed:
+            return
+        old_raw = self._changes.get(table, {}).get(doc_id)
+        old = codec.loads(old_raw) if old_raw is not None else {}
+        for field, index in indexed:
+            previous = old.get(field, MISSING)
+            if previous is not MISSING:
+                index.get(_index_key(previous), set()).discard(doc_id)
+            if record is not None:
+                self._overlay_index_add(index, field, doc_id, record)
 
     def _max_id(self, table: str) -> int:
         # ids are never reused, not even after a table was cleared (as in TinyDB)
@@ -275,17 +321,21 @@ class MemoryShard(BaseShard):
 
     def _put(self, table: str, doc_id: int, record: dict[str, Any]) -> None:
         raw = codec.dumps(record)
+        self._overlay_changed(table, doc_id, record)
         self._changes.setdefault(table, {})[doc_id] = raw
         self._max[table] = max(self._max.get(table, 0), doc_id)
-        self._log(("p", table, doc_id, raw))
+        self._log(("p", table, doc_id, raw, record))
 
     def _delete(self, table: str, doc_id: int) -> None:
+        self._overlay_changed(table, doc_id, None)
         self._changes.setdefault(table, {})[doc_id] = None
         self._log(("d", table, doc_id))
 
     def _clear(self, table: str) -> None:
         self._cleared.add(table)
         self._changes[table] = {}
+        for key in [k for k in self._overlay_indexes if k[0] == table]:
+            del self._overlay_indexes[key]
         self._log(("c", table))
 
     def _log(self, op: Op) -> None:
