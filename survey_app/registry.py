@@ -341,10 +341,14 @@ def history(store: Store, current: dict[str, Any]) -> list[dict[str, Any]]:
     return changes[::-1]
 
 
-def record_export(store: Store, scope: Scope, villages: list[str], rows: int) -> None:
-    """Personal data leaving the system is always on record (PIPL): who, when, how much."""
+def record_export(store: Store, scope: Scope, area: str, fmt: str, villages: int, persons: int) -> None:
+    """Personal data leaving the system is always on record (PIPL): who, when, which area, in
+    what format, how many people.  Written before the first byte goes (a streamed file's rows
+    are not counted until it ends, and a client may stop reading), so ``persons`` is the area's
+    coverage count at that moment; the area is named by its code, never by what it contains."""
     with store.transaction(Store.SYSTEM) as shards:
-        write_audit(shards[Store.SYSTEM], scope, "export_xlsx", ",".join(villages), rows=rows)
+        write_audit(shards[Store.SYSTEM], scope, f"export_{fmt}", area, format=fmt,
+                    villages=villages, persons=persons)
 
 
 # -- expected roster ---------------------------------------------------------------

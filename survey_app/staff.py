@@ -8,12 +8,10 @@ write, so a city's page costs a few hundred reads, not a parse of the city.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import coverage, registry, roster, spreadsheet, state
+from . import coverage, exports, registry, roster, state
 from .i18n import _
 
 bp = Blueprint("staff", __name__, url_prefix="/s")
@@ -106,22 +104,37 @@ def import_roster(village: str):
     return redirect(url_for(".village", village=village))
 
 
-@bp.route("/export.xlsx")
-@bp.route("/v/<village>/export.xlsx")
-def export(village: str | None = None):
-    """Registrations of one village, or of the whole area, as an Excel sheet."""
-    scope = state.scope()
-    villages = [village] if village else sorted(scope.villages)
-    store, grid, definition = state.store(), state.current_grid(), state.registration_form()
-    rows = []
-    for code in villages:
-        houses = {h["doc_id"]: h for h in registry.households(store, scope, code)}
-        rows += [spreadsheet.row(p, houses.get(p["household"], {}), grid, definition)
-                 for p in registry.persons_in(store, scope, code)]
-    registry.record_export(store, scope, villages, len(rows))
-    stamp = dt.date.today().isoformat()
-    name = f"canbao-{village or 'area'}-{stamp}.xlsx"
-    return Response(spreadsheet.workbook(rows, definition), headers={
-        "Content-Disposition": f"attachment; filename={name}",
-        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+EXPORT = "export.<any(csv, xlsx):fmt>"
+
+
+@bp.route(f"/{EXPORT}")
+@bp.route(f"/a/<code>/{EXPORT}")
+@bp.route(f"/v/<village>/{EXPORT}")
+def export(fmt: str, code: str | None = None, village: str | None = None):
+    """The 个人基础信息汇总表 of a village, an area, or the user's whole area, as CSV or Excel.
+
+    Streamed village by village: the first byte leaves at once and memory
+    stays the same for a city as for a village.  The audit entry is written
+    before anything is sent.
+    """
+    grid, store, scope = state.current_grid(), state.store(), state.scope()
+    if village is not None:
+        scope.require(village)  # outside the area reads the same as absent
+        codes = [village]
+    elif code is not None:
+        unit = grid.get(code)
+        if unit is None or unit["level"] == "village" or not grid.covers(current_user.area, code):
+            abort(404)  # as /s/a/<code> itself
+        codes = [code]
+    else:
+        codes = [c for c in current_user.area if grid.get(c)]
+    villages = [v for v in dict.fromkeys(v for c in codes for v in grid.villages_under(c))
+                if v in scope.villages]
+    persons = sum(coverage.unit_row(store, grid, c)["persons_expected"] for c in codes)
+    area = exports.area_label(codes)
+    registry.record_export(store, scope, area, fmt, villages=len(villages), persons=persons)
+    body = exports.stream(fmt, store, grid, state.registration_form(), villages, persons)
+    return Response(body, content_type=exports.MIMETYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{exports.filename(area, fmt)}"',
+        "X-Accel-Buffering": "no",  # a proxy in front passes pieces on as they come
     })
