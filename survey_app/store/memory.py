@@ -22,6 +22,7 @@ from .shard import MISSING, BaseShard
 
 META_TABLE = "_canbao"  # first in every base file: the generation that base was written for
 RECORD_OVERHEAD = 120  # bytes a cached record costs beyond its JSON, for the cache budget
+INDEX_ENTRY_BYTES = 150  # what one value in an equality index costs (key, list, dict slot)
 
 Op = tuple  # ("p", table, id, raw, record) | ("d", table, id) | ("c", table)
 
@@ -65,6 +66,7 @@ class ShardState:
                     value = record.get(field, MISSING)
                     if value is not MISSING:
                         index.setdefault(_index_key(value), []).append(doc_id)
+                        state.nbytes += INDEX_ENTRY_BYTES
             state.max_ids[table] = max(rows, default=0)
         return state
 
@@ -103,6 +105,7 @@ class ShardState:
         for raw in self.tables.pop(table, {}).values():
             self.nbytes -= len(raw) + RECORD_OVERHEAD
         for key in [k for k in self.indexes if k[0] == table]:
+            self.nbytes -= INDEX_ENTRY_BYTES * sum(len(ids) for ids in self.indexes[key].values())
             self.indexes[key] = {}
         # max_ids stays: ids are never reused after a clear, as TinyDB never reuses them
 
@@ -118,6 +121,7 @@ class ShardState:
                 value = record.get(field, MISSING)
                 if value is not MISSING:
                     self.indexes[(table, field)].setdefault(_index_key(value), []).append(doc_id)
+                    self.nbytes += INDEX_ENTRY_BYTES
 
     def _unindex(self, table: str, doc_id: int, raw: bytes) -> None:
         fields = self._fields_indexed(table)
@@ -132,6 +136,7 @@ class ShardState:
                 ids = index.get(key, [])
                 if doc_id in ids:
                     ids.remove(doc_id)
+                    self.nbytes -= INDEX_ENTRY_BYTES
                 if not ids:
                     index.pop(key, None)
 
@@ -142,6 +147,7 @@ class ShardState:
             value = codec.loads(raw).get(field, MISSING)
             if value is not MISSING:
                 index.setdefault(_index_key(value), []).append(doc_id)
+                self.nbytes += INDEX_ENTRY_BYTES
         self.indexes[(table, field)] = index
         return index
 
@@ -154,12 +160,17 @@ class ShardState:
         with self.lock:
             return list(self.tables.get(table, {}).items())
 
-    def find_ids(self, table: str, field: str, value: Any) -> list[int]:
+    def find(self, table: str, field: str, value: Any) -> list[tuple[int, bytes]]:
         with self.lock:
             index = self.indexes.get((table, field))
             if index is None:
                 index = self._build_index(table, field)
-            return list(index.get(_index_key(value), ()))
+            rows = self.tables.get(table, {})
+            return [(i, rows[i]) for i in index.get(_index_key(value), ())]
+
+    def table_names(self) -> list[str]:
+        with self.lock:
+            return [name for name, rows in self.tables.items() if rows]
 
     def max_id(self, table: str) -> int:
         with self.lock:
@@ -213,7 +224,12 @@ def parse_ops(payload: bytes) -> list[Op]:
 
 
 class MemoryShard(BaseShard):
-    """A view of one :class:`ShardState`; writes collect in an overlay until committed."""
+    """A view of one committed state; writes collect in an overlay until the store commits them.
+
+    The state is a :class:`ShardState` (the file store's cache) or anything with
+    the same reading methods (the PostgreSQL store's queries): get, items,
+    find, max_id, count and table_names.
+    """
 
     _order = 0
     _order_lock = threading.Lock()
@@ -227,6 +243,7 @@ class MemoryShard(BaseShard):
         # Equality indexes over the overlay too: a bulk import changes thousands of
         # records in one transaction and looks each ID number up as it goes.
         self._overlay_indexes: dict[tuple[str, str], dict[Any, set[int]]] = {}
+        self._committed_max: dict[str, int] = {}  # the state cannot change while a writer holds the lock
         self.ops: list[Op] = []
         self.first_change: int | None = None
 
@@ -264,12 +281,14 @@ class MemoryShard(BaseShard):
     def _find(self, table: str, equals: Mapping[str, Any]) -> list[tuple[int, dict[str, Any]]]:
         field, value = next(iter(equals.items()))
         changed = self._changes.get(table, {})
-        ids = [] if table in self._cleared else self.state.find_ids(table, field, value)
-        ids = [i for i in ids if i not in changed] + self._overlay_ids(table, field, value)
+        committed = [] if table in self._cleared else self.state.find(table, field, value)
+        candidates = {i: raw for i, raw in committed if i not in changed}
+        for doc_id in self._overlay_ids(table, field, value):
+            candidates[doc_id] = changed[doc_id]
         found = []
-        for doc_id in sorted(set(ids)):
-            record = self._get(table, doc_id)
-            if record is not None and all(record.get(f, MISSING) == v for f, v in equals.items()):
+        for doc_id in sorted(candidates):
+            record = codec.loads(candidates[doc_id])
+            if all(record.get(f, MISSING) == v for f, v in equals.items()):
                 found.append((doc_id, record))
         return found
 
@@ -307,7 +326,22 @@ class MemoryShard(BaseShard):
 
     def _max_id(self, table: str) -> int:
         # ids are never reused, not even after a table was cleared (as in TinyDB)
-        return max(self.state.max_id(table), self._max.get(table, 0))
+        return max(self._committed_max_id(table), self._max.get(table, 0))
+
+    def _committed_max_id(self, table: str) -> int:
+        if not self.writable:
+            return self.state.max_id(table)
+        if table not in self._committed_max:
+            self._committed_max[table] = self.state.max_id(table)
+        return self._committed_max[table]
+
+    def _remember(self, table: str, doc_id: int) -> None:
+        # An id past the committed ones is new: nothing to look up as "before".
+        if table in self._tracked and (table, doc_id) not in self._before \
+                and doc_id > self._committed_max_id(table) and doc_id not in self._changes.get(table, {}):
+            self._before[(table, doc_id)] = None
+            return
+        super()._remember(table, doc_id)
 
     def count(self, table: str) -> int:
         if table not in self._changes and table not in self._cleared:
@@ -315,8 +349,7 @@ class MemoryShard(BaseShard):
         return len(self._raw_items(table))
 
     def tables(self) -> list[str]:
-        with self.state.lock:
-            names = set(self.state.tables) | set(self._changes)
+        names = set(self.state.table_names()) | set(self._changes)
         return sorted(name for name in names if self.count(name))
 
     def _put(self, table: str, doc_id: int, record: dict[str, Any]) -> None:

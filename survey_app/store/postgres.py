@@ -20,8 +20,9 @@ file store has to order its writes for cannot arise here.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from psycopg_pool import ConnectionPool
 
 from .base import Store, check_name
 from .errors import CorruptShard, StoreBusy
-from .shard import BaseShard, matches
+from .memory import MemoryShard
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS canbao_shards (
@@ -50,65 +51,70 @@ CREATE INDEX IF NOT EXISTS canbao_records_doc ON canbao_records USING gin (doc j
 LOCK_TIMEOUT = "30s"
 
 
-class PgShard(BaseShard):
-    """One shard, read or written through one connection."""
+class PgState:
+    """A shard's committed records, read from the database (what MemoryShard reads through).
 
-    def __init__(self, name: str, connection: psycopg.Connection, writable: bool):
-        super().__init__(name, writable)
-        self.connection = connection
-        self.dirty = False
+    ``connect`` gives a connection for one query: the transaction's own, or one
+    borrowed from the pool for a lock-free read.  Documents come back as JSON
+    text, kept as bytes like the file store's cache.
+    """
 
-    def _query(self, sql: str, params: tuple) -> list[tuple]:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall() if cursor.description else []
+    def __init__(self, name: str, connect: Callable[[], contextlib.AbstractContextManager]):
+        self.name = name
+        self.connect = connect
 
-    def _get(self, table: str, doc_id: int) -> dict[str, Any] | None:
-        rows = self._query("SELECT doc FROM canbao_records WHERE shard = %s AND tbl = %s AND id = %s",
-                           (self.name, table, doc_id))
-        return rows[0][0] if rows else None
+    def _rows(self, sql: str, params: tuple) -> list[tuple]:
+        with self.connect() as connection:
+            return connection.execute(sql, params).fetchall()
 
-    def _items(self, table: str) -> list[tuple[int, dict[str, Any]]]:
-        rows = self._query("SELECT id, doc FROM canbao_records WHERE shard = %s AND tbl = %s ORDER BY id",
-                           (self.name, table))
-        return [(doc_id, doc) for doc_id, doc in rows]
+    def get(self, table: str, doc_id: int) -> bytes | None:
+        rows = self._rows("SELECT doc::text FROM canbao_records WHERE shard = %s AND tbl = %s AND id = %s",
+                          (self.name, table, doc_id))
+        return rows[0][0].encode() if rows else None
 
-    def _find(self, table: str, equals: Mapping[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-        rows = self._query(
-            "SELECT id, doc FROM canbao_records WHERE shard = %s AND tbl = %s AND doc @> %s ORDER BY id",
-            (self.name, table, Jsonb(dict(equals))))
-        # @> is containment: for a list or object value it also matches a larger one
-        return [(doc_id, doc) for doc_id, doc in rows if matches(doc, equals)]
+    def items(self, table: str) -> list[tuple[int, bytes]]:
+        rows = self._rows("SELECT id, doc::text FROM canbao_records WHERE shard = %s AND tbl = %s "
+                          "ORDER BY id", (self.name, table))
+        return [(doc_id, doc.encode()) for doc_id, doc in rows]
 
-    def _max_id(self, table: str) -> int:
-        rows = self._query("SELECT coalesce(max(id), 0) FROM canbao_records WHERE shard = %s AND tbl = %s",
-                           (self.name, table))
+    def find(self, table: str, field: str, value: Any) -> list[tuple[int, bytes]]:
+        # @> is containment (a list value also matches a longer list): MemoryShard checks equality
+        rows = self._rows("SELECT id, doc::text FROM canbao_records WHERE shard = %s AND tbl = %s "
+                          "AND doc @> %s ORDER BY id", (self.name, table, Jsonb({field: value})))
+        return [(doc_id, doc.encode()) for doc_id, doc in rows]
+
+    def max_id(self, table: str) -> int:
+        rows = self._rows("SELECT coalesce(max(id), 0) FROM canbao_records WHERE shard = %s AND tbl = %s",
+                          (self.name, table))
         return int(rows[0][0])
 
     def count(self, table: str) -> int:
-        rows = self._query("SELECT count(*) FROM canbao_records WHERE shard = %s AND tbl = %s",
-                           (self.name, table))
+        rows = self._rows("SELECT count(*) FROM canbao_records WHERE shard = %s AND tbl = %s",
+                          (self.name, table))
         return int(rows[0][0])
 
-    def tables(self) -> list[str]:
-        rows = self._query("SELECT DISTINCT tbl FROM canbao_records WHERE shard = %s ORDER BY tbl",
-                           (self.name,))
-        return [row[0] for row in rows]
+    def table_names(self) -> list[str]:
+        return [row[0] for row in self._rows(
+            "SELECT DISTINCT tbl FROM canbao_records WHERE shard = %s ORDER BY tbl", (self.name,))]
 
-    def _put(self, table: str, doc_id: int, record: dict[str, Any]) -> None:
-        self.dirty = True
-        self._query("INSERT INTO canbao_records (shard, tbl, id, doc) VALUES (%s, %s, %s, %s) "
+
+def flush(connection: psycopg.Connection, shard: MemoryShard) -> None:
+    """Write a transaction's operations on one shard, in order, as few batched statements."""
+    with connection.cursor() as cursor:
+        for kind, group in itertools.groupby(shard.ops, key=lambda op: op[0]):
+            rows = list(group)
+            if kind == "p":
+                cursor.executemany(
+                    "INSERT INTO canbao_records (shard, tbl, id, doc) VALUES (%s, %s, %s, %s::jsonb) "
                     "ON CONFLICT (shard, tbl, id) DO UPDATE SET doc = EXCLUDED.doc",
-                    (self.name, table, doc_id, Jsonb(record)))
-
-    def _delete(self, table: str, doc_id: int) -> None:
-        self.dirty = True
-        self._query("DELETE FROM canbao_records WHERE shard = %s AND tbl = %s AND id = %s",
-                    (self.name, table, doc_id))
-
-    def _clear(self, table: str) -> None:
-        self.dirty = True
-        self._query("DELETE FROM canbao_records WHERE shard = %s AND tbl = %s", (self.name, table))
+                    [(shard.name, op[1], op[2], op[3].decode()) for op in rows])
+            elif kind == "d":
+                cursor.executemany("DELETE FROM canbao_records WHERE shard = %s AND tbl = %s AND id = %s",
+                                   [(shard.name, op[1], op[2]) for op in rows])
+            else:
+                for op in rows:
+                    cursor.execute("DELETE FROM canbao_records WHERE shard = %s AND tbl = %s",
+                                   (shard.name, op[1]))
 
 
 class PostgresStore(Store):
@@ -131,8 +137,8 @@ class PostgresStore(Store):
         self.pool.close()
 
     # -- reading ---------------------------------------------------------------
-    def read(self, name: str, *, cache: bool = True) -> PgShard:
-        return _PooledShard(check_name(name), self.pool)
+    def read(self, name: str, *, cache: bool = True) -> MemoryShard:
+        return MemoryShard(name, PgState(check_name(name), self.pool.connection), writable=False)
 
     def version(self, name: str) -> Hashable:
         with self.pool.connection() as connection:
@@ -157,7 +163,7 @@ class PostgresStore(Store):
 
     # -- writing ------------------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self, *names: str) -> Iterator[dict[str, PgShard]]:
+    def transaction(self, *names: str) -> Iterator[dict[str, MemoryShard]]:
         unique = sorted({check_name(n) for n in names})
         changed: list[str] = []
         with self.pool.connection() as connection:
@@ -168,9 +174,13 @@ class PostgresStore(Store):
                         connection.execute(
                             "INSERT INTO canbao_shards (name) VALUES (%s) ON CONFLICT (name) "
                             "DO UPDATE SET version = canbao_shards.version", (name,))
-                    shards = {name: PgShard(name, connection, writable=True) for name in unique}
+                    own = contextlib.nullcontext(connection)
+                    shards = {name: MemoryShard(name, PgState(name, lambda: own), writable=True)
+                              for name in unique}
                     yield shards
-                    changed = [name for name, shard in shards.items() if shard.dirty]
+                    changed = [name for name, shard in shards.items() if shard.ops]
+                    for name in changed:
+                        flush(connection, shards[name])
                     if changed:
                         connection.execute("UPDATE canbao_shards SET version = version + 1 "
                                            "WHERE name = ANY(%s)", (changed,))
@@ -227,19 +237,3 @@ class PostgresStore(Store):
                                    "SELECT DISTINCT shard, 1 FROM canbao_records "
                                    "ON CONFLICT (name) DO UPDATE SET version = canbao_shards.version + 1")
         return count
-
-
-class _PooledShard(PgShard):
-    """A read view: each call borrows a connection from the pool for one query."""
-
-    def __init__(self, name: str, pool: ConnectionPool):
-        super().__init__(name, None, writable=False)  # type: ignore[arg-type]
-        self.pool = pool
-
-    def _query(self, sql: str, params: tuple) -> list[tuple]:
-        with self.pool.connection() as connection:
-            self.connection = connection
-            try:
-                return super()._query(sql, params)
-            finally:
-                self.connection = None  # type: ignore[assignment]
