@@ -387,13 +387,18 @@ class _Run:
 
 async def run_load(clients: list[Client], make_request: MakeRequest, duration_seconds: float | None = None,
                    total_requests: int | None = None, expect_status: int | Collection[int] = 201,
-                   timeout: float = 30.0) -> LoadResult:
-    """Drive every client back to back until the time or the count is used up; raise on any failure.
+                   timeout: float = 30.0, rate: float | None = None) -> LoadResult:
+    """Drive every client until the time or the count is used up; raise on any failure.
 
     Give exactly one of ``duration_seconds`` (no request starts after it; those in flight finish)
     or ``total_requests`` (exactly that many, shared by the clients).  ``make_request(client, n)``
     gives that client's n-th request.  ``timeout`` bounds each request from send to last byte; it is
     enforced by a watchdog that looks every ``min(timeout / 4, 0.5)`` s, so it fires a little late.
+
+    Without ``rate`` the clients send back to back (a closed loop: the server's saturation, where a
+    latency is mostly the wait behind the other clients).  With ``rate`` (requests per second, all
+    clients together) each client sends on a fixed schedule, staggered, and a latency counts from
+    when its request was due, so a server that falls behind shows it (no coordinated omission).
     """
     if (duration_seconds is None) == (total_requests is None):
         raise ValueError("give exactly one of duration_seconds and total_requests")
@@ -404,7 +409,9 @@ async def run_load(clients: list[Client], make_request: MakeRequest, duration_se
     reconnects_before = sum(c.reconnects for c in clients)
     cpu0, thread0, started = time.process_time(), time.thread_time(), time.perf_counter()
     run = _Run(len(clients), total_requests, None if duration_seconds is None else started + duration_seconds)
-    tasks = [asyncio.create_task(_worker(run, c, i, make_request, expected, timeout))
+    interval = len(clients) / rate if rate else None
+    tasks = [asyncio.create_task(_worker(run, c, i, make_request, expected, timeout,
+                                         _schedule(started, interval, i, len(clients))))
              for i, c in enumerate(clients)]
     watchdog = asyncio.create_task(_watchdog(run, tasks, timeout))
     try:
@@ -448,27 +455,41 @@ async def _watchdog(run: _Run, tasks: list[asyncio.Task[None]], timeout: float) 
                 return
 
 
+def _schedule(started: float, interval: float | None, index: int,
+              clients: int) -> Callable[[int], float] | None:
+    """When a paced client's n-th request is due (None: send as soon as the last one ends)."""
+    if interval is None:
+        return None
+    first = started + interval * index / clients
+    return lambda n: first + n * interval
+
+
 async def _worker(run: _Run, client: Client, index: int, make_request: MakeRequest,
-                  expected: frozenset[int], timeout: float) -> None:
+                  expected: frozenset[int], timeout: float, due: Callable[[int], float] | None) -> None:
     try:
-        await _requests(run, client, index, make_request, expected, timeout)
+        await _requests(run, client, index, make_request, expected, timeout, due)
     except Exception as exc:
         run.failures.append(exc)  # in the order they happened, so the first cause is reported
         raise
 
 
 async def _requests(run: _Run, client: Client, index: int, make_request: MakeRequest,
-                    expected: frozenset[int], timeout: float) -> None:
+                    expected: frozenset[int], timeout: float, due: Callable[[int], float] | None) -> None:
     # The hot loop: locals bound once, nothing formatted unless something fails.
     latencies, statuses, clock, exchange = run.latencies, run.statuses, time.perf_counter, client.exchange
     sent_at, current, number = run.sent_at, run.current, run.number
     n = 0
-    while run.claim():
+    while True:
+        if due is not None and due(n) > clock():
+            await asyncio.sleep(due(n) - clock())
+        if not run.claim():
+            break
         spec = make_request(client, n)
         method, path, headers, body = spec
         data = client.build(method, path, headers, body)
         current[index], number[index] = spec, n
-        started = sent_at[index] = clock()
+        sent_at[index] = clock()
+        started = due(n) if due is not None else sent_at[index]
         try:
             status, payload = await exchange(data, method == "HEAD")
         except (OSError, EOFError, asyncio.LimitOverrunError, ValueError) as exc:
@@ -541,14 +562,15 @@ async def run_static(base_url: str, path: str = "/static/app.css", clients: int 
 
 def measure_logged_in(base_url: str, credentials: Iterable[tuple[str, str]], make_request: MakeRequest,
                       duration_seconds: float | None = None, total_requests: int | None = None,
-                      expect_status: int | Collection[int] = 201, timeout: float = 30.0) -> LoadResult:
+                      expect_status: int | Collection[int] = 201, timeout: float = 30.0,
+                      rate: float | None = None) -> LoadResult:
     """Log the users in, run the load, close: one call on a fresh event loop (logins are not timed)."""
 
     async def main() -> LoadResult:
         clients = await login_all(base_url, credentials, timeout)
         try:
             return await run_load(clients, make_request, duration_seconds, total_requests,
-                                  expect_status, timeout)
+                                  expect_status, timeout, rate)
         finally:
             await close_all(clients)
 

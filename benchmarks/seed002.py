@@ -54,18 +54,21 @@ class IdNumbers:
     """Valid, distinct ID numbers of a county, as many as asked for.
 
     Numbers go birth date by birth date; each date has 500 sequence numbers per
-    sex, so uniqueness needs no memory of the numbers already given.
+    sex, so uniqueness needs no memory of the numbers already given.  A source
+    starting at ``first_sequence`` 250 never meets the roster's numbers (a
+    county's roster uses far fewer than 250 a day).
     """
 
-    def __init__(self, county: str, rng: random.Random):
+    def __init__(self, county: str, rng: random.Random, first_sequence: int = 0):
         self.county = county
         self.rng = rng
+        self.first = first_sequence
         self.used: dict[tuple[dt.date, bool], int] = {}
 
     def next(self, birth: dt.date, male: bool) -> str:
-        while self.used.get((birth, male), 0) >= 500:
+        while self.used.get((birth, male), self.first) >= 500:
             birth += dt.timedelta(days=1)
-        sequence = self.used.get((birth, male), 0)
+        sequence = self.used.get((birth, male), self.first)
         self.used[(birth, male)] = sequence + 1
         body = f"{self.county}{birth:%Y%m%d}{sequence * 2 + (1 if male else 0):03d}"
         return body + ric.calc_check_digit(body + "0")
@@ -128,8 +131,8 @@ def plan(scale: float = 1.0, counties: int = 12, seed: int = 2016) -> list[Count
             town_code = f"{code}{(t + 1) if street else (100 + t + 1):03d}"
             township = Township(town_code, _place_name(rng, used, "街道" if street else "镇"))
             for v in range(per_township[t]):
-                suffix = "社区" if street else "村"
-                township.villages.append(Village(f"{town_code}{v + 1:03d}", _place_name(rng, used, suffix), 0))
+                name = _place_name(rng, used, "社区" if street else "村")
+                township.villages.append(Village(f"{town_code}{v + 1:03d}", name, 0))
             county.townships.append(township)
         for village, size in zip(county.villages, apportion(people, [rng.uniform(0.5, 1.5)
                                                                      for _ in county.villages]), strict=True):
@@ -142,7 +145,8 @@ def grid_yaml(counties: list[County]) -> str:
     return yaml.safe_dump({"city": {
         "code": CITY[0], "name": CITY[1],
         "districts": [{"code": c.code, "name": c.name, "townships": [
-            {"code": t.code, "name": t.name, "villages": [{"code": v.code, "name": v.name} for v in t.villages]}
+            {"code": t.code, "name": t.name,
+             "villages": [{"code": v.code, "name": v.name} for v in t.villages]}
             for t in c.townships]} for c in counties]}}, allow_unicode=True, sort_keys=False)
 
 
@@ -192,8 +196,8 @@ def write_files(folder: Path, counties: list[County], seed: int = 2016,
                 for number, size in enumerate(sizes, start=1):
                     members = list(_members(size, rng, ids, today))
                     address = f"{village.name}{rng.randint(1, 9)}组{number}号"
-                    for name, id_number, relation in members:
-                        writer.writerow([village.code, number, members[0][0], address, name, id_number, relation])
+                    writer.writerows([village.code, number, members[0][0], address, name, id_number, relation]
+                                     for name, id_number, relation in members)
     return sources
 
 

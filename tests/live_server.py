@@ -24,6 +24,14 @@ def free_port() -> int:
 def running_server(data_dir: Path | str, threads: int = 8, workers: int = 2,
                    environment: dict[str, str] | None = None) -> Iterator[str]:
     """``data_dir`` is a data folder, or a PostgreSQL URL for the database store."""
+    with server_process(data_dir, threads, workers, environment) as (base, _process):
+        yield base
+
+
+@contextlib.contextmanager
+def server_process(data_dir: Path | str, threads: int = 8, workers: int = 2,
+                   environment: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The server's URL and its process (the gunicorn master; workers are its children)."""
     port = free_port()
     location = str(data_dir)
     store_setting = {"CANBAO_DATABASE_URL": location} if location.startswith("postgres") \
@@ -37,7 +45,7 @@ def running_server(data_dir: Path | str, threads: int = 8, workers: int = 2,
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process, log)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         process.wait(timeout=30)

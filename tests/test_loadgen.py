@@ -226,6 +226,14 @@ def test_duration_stops_in_time(app: FakeApp) -> None:
     assert result.statuses == {201: result.requests}
 
 
+def test_paced_clients_send_at_the_rate_asked(app: FakeApp) -> None:
+    """At 40 requests/s over 5 clients, one second gives about 40 requests, not the server's limit."""
+    result = asyncio.run(_run(app, 5, duration_seconds=1.0, rate=40))
+    assert 36 <= result.requests <= 45
+    assert result.requests == app.accepted
+    assert result.p50_ms < 200  # the fake answers at once: only the time since each was due counts
+
+
 @pytest.mark.parametrize("status", ["500", "409"])
 def test_error_status_on_seventh_request_raises(app: FakeApp, status: str) -> None:
     app.misbehave[7] = status
