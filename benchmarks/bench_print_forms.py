@@ -18,12 +18,12 @@ from pathlib import Path
 
 from survey_app import create_app, demo, documents, grid, registry, state
 from survey_app.registry import Scope
-from survey_app.store import Store
+from survey_app.store import LocalStore
 
 VILLAGE = "370403001001"
 
 
-def synthetic_village(store: Store, persons: int) -> None:
+def synthetic_village(store: LocalStore, persons: int) -> None:
     """The demo grid, plus one village of ``persons`` people in households of four."""
     from faker import Faker
     fake = Faker("zh_CN")
@@ -94,7 +94,7 @@ def _children(pid: int) -> list[int]:
 def main(persons: int = 1000) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data, exports = Path(tmp) / "data", Path(tmp) / "exports"
-        store = Store(data)
+        store = LocalStore(data)
         data.mkdir()
         synthetic_village(store, persons)
         app = create_app({"SECRET_KEY": "bench", "DATA": str(data), "EXPORTS_DIR": str(exports)})

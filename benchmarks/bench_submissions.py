@@ -1,100 +1,75 @@
-"""Submissions per second and latency through the real server (waitress) with concurrent clients.
+"""Submissions per second and latency through the real server, on a city of any size.
 
-Each client is an enumerator of its own village logged in over HTTP; clients
-share townships, so index files are contended as in the field.  Prints the
-figures; asserts nothing (targets belong in the issue note, not a unit test).
+    .venv/bin/python benchmarks/bench_submissions.py --clients 50 --seconds 30 --scale 0.1
+    .venv/bin/python benchmarks/bench_submissions.py --backend postgres --rate 200
 
-    .venv/bin/python benchmarks/bench_submissions.py --clients 8 --per-client 50
+A part of ``python -m benchmarks`` on its own: builds seed 002's city at
+``--scale`` (1.0: 606,974 people) through ``canbao grid import`` and
+``canbao roster import``, logs in one enumerator per village for ``--clients``
+villages spread over the city, and sends new registrations for ``--seconds``:
+back to back, or paced at ``--rate`` submissions a second in all.  More
+clients than villages, or any failed request, stops it with an error: no
+figure is printed for less than was asked.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
-import json
-import re
-import statistics
 import sys
 import tempfile
-import threading
-import time
-import urllib.request
-import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import answers  # noqa: E402
-from live_server import running_server  # noqa: E402
-
-from survey_app import demo, grid  # noqa: E402
-from survey_app.store import Store  # noqa: E402
-
-
-class Client:
-    def __init__(self, base: str, username: str):
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        page = self.opener.open(f"{base}/login").read().decode()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        data = urllib.parse.urlencode({"username": username, "password": demo.DEMO_PASSWORD,
-                                       "csrf_token": token}).encode()
-        self.opener.open(f"{base}/login", data=data).read()
-        session = json.loads(self.opener.open(f"{base}/api/v1/session").read())
-        self.csrf, self.village = session["csrf_token"], session["villages"][0]
-
-    def submit(self, household: str) -> tuple[float, int]:
-        body = json.dumps({"uuid": str(uuid.uuid4()), "household": household,
-                           **answers()}).encode()
-        request = urllib.request.Request(f"{self.base}/api/v1/submissions", data=body, headers={
-            "Content-Type": "application/json", "X-CSRFToken": self.csrf})
-        started = time.perf_counter()
-        with self.opener.open(request) as response:
-            response.read()
-            return time.perf_counter() - started, response.status
+from benchmarks.__main__ import (  # noqa: E402
+    Submissions,
+    canbao,
+    create_accounts,
+    measure_submissions,
+    seed002,
+    server_process,
+)
 
 
-def run(clients: int, per_client: int, households: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        demo.load(Store(data), households_per_village=households)
-        villages = [v["code"] for v in grid.load(Store(data)).villages][:clients]
-        persons = sum(len(Store(data).read(Store.village(v)).all("persons")) for v in villages)
-        with running_server(data, threads=8) as base:
-            logins = [Client(base, f"e{code[-6:]}") for code in villages]
-            latencies: list[float] = []
-            statuses: list[int] = []
-            lock = threading.Lock()
-
-            def work(client: Client) -> None:
-                for n in range(per_client):
-                    elapsed, status = client.submit(f"{client.village}.{n % households + 1}")
-                    with lock:
-                        latencies.append(elapsed)
-                        statuses.append(status)
-
-            threads = [threading.Thread(target=work, args=(c,)) for c in logins]
-            started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            wall = time.perf_counter() - started
-    latencies.sort()
-    print(f"clients={clients} per_client={per_client} roster persons in those villages={persons}")
-    print(f"submissions={len(latencies)} all_201={all(s == 201 for s in statuses)} wall={wall:.2f}s")
-    print(f"throughput={len(latencies) / wall:.1f} submissions/s")
-    print(f"latency p50={statistics.median(latencies) * 1000:.0f} ms "
-          f"p95={latencies[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms "
-          f"max={latencies[-1] * 1000:.0f} ms")
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--scale", type=float, default=0.1, help="share of seed 002's 606,974 people")
+    parser.add_argument("--rate", type=float, default=None, help="submissions a second, all clients together")
+    parser.add_argument("--backend", choices=("files", "postgres"), default="files")
+    parser.add_argument("--workers", type=int, default=None, help="server worker processes (default: cores)")
+    args = parser.parse_args()
+    counties = seed002.plan(args.scale)
+    with tempfile.TemporaryDirectory(prefix="canbao-bench-") as tmp:
+        work = Path(tmp)
+        seed002.write_files(work / "dataset", counties)
+        database = None
+        if args.backend == "postgres":
+            from pg_server import PgServer
+            database = PgServer(options="").start()
+            location = database.new_database()
+            environment = {"CANBAO_DATABASE_URL": location}
+        else:
+            location = str(work / "data")
+            environment = {"CANBAO_DATA": location}
+        try:
+            canbao(environment, "grid", "import", str(work / "dataset" / "city.yaml"))
+            canbao(environment, "roster", "import", *map(str, seed002.roster_files(work / "dataset")))
+            accounts = create_accounts(location, counties, args.clients)
+            sizes = {v.code: v.households for c in counties for v in c.villages}
+            server = server_process(location, workers=args.workers or 0, environment=environment)
+            with server as (base, process):
+                figures = measure_submissions(base, process.pid, accounts, Submissions(sizes, {}),
+                                              args.seconds, rate=args.rate)
+        finally:
+            if database:
+                database.stop()
+    print(f"{args.backend}: {sum(c.persons for c in counties):,} people, {args.clients} clients, "
+          f"{'paced at ' + str(args.rate) + '/s' if args.rate else 'back to back'}, {args.seconds:g} s")
+    for name, value in figures.items():
+        print(f"  {name:<30} {value}")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--per-client", type=int, default=50)
-    parser.add_argument("--households", type=int, default=24, help="roster households per village")
-    args = parser.parse_args()
-    run(args.clients, args.per_client, args.households)
+    main()

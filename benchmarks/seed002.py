@@ -41,13 +41,15 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋�
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰建国志红文斌宇浩凯鹏飞鑫波辉海燕梅琳晨"
 
 
-def apportion(total: int, weights: list[float]) -> list[int]:
-    """Integers in proportion to ``weights`` that add up to exactly ``total`` (largest remainder)."""
-    raw = [total * w / sum(weights) for w in weights]
+def apportion(total: int, weights: list[float], minimum: int = 0) -> list[int]:
+    """Integers in proportion to ``weights`` adding up to exactly ``total`` (largest remainder),
+    each at least ``minimum``."""
+    rest = total - minimum * len(weights)
+    raw = [rest * w / sum(weights) for w in weights]
     parts = [int(r) for r in raw]
-    for index in sorted(range(len(raw)), key=lambda i: raw[i] - parts[i], reverse=True)[:total - sum(parts)]:
+    for index in sorted(range(len(raw)), key=lambda i: raw[i] - parts[i], reverse=True)[:rest - sum(parts)]:
         parts[index] += 1
-    return parts
+    return [minimum + part for part in parts]
 
 
 class IdNumbers:
@@ -118,14 +120,15 @@ def plan(scale: float = 1.0, counties: int = 12, seed: int = 2016) -> list[Count
     chosen = COUNTIES[:counties]
     persons = [max(1, round(p * scale)) for _c, _n, p in chosen]
     shares = [0.5 / len(chosen) + 0.5 * p / sum(persons) for p in persons]
-    township_counts = apportion(max(len(chosen), round(TOWNSHIPS * scale * len(chosen) / 12)), shares)
-    village_counts = apportion(max(sum(township_counts), round(VILLAGES * scale * len(chosen) / 12)), shares)
+    township_counts = apportion(max(len(chosen), round(TOWNSHIPS * scale * len(chosen) / 12)), shares, 1)
+    village_counts = [max(v, t) for v, t in zip(
+        apportion(round(VILLAGES * scale * len(chosen) / 12), shares), township_counts, strict=True)]
     result = []
     for (code, name, _p), people, townships, villages in zip(chosen, persons, township_counts,
                                                              village_counts, strict=True):
         county = County(code, name, people)
         used: set[str] = set()
-        per_township = apportion(villages, [rng.uniform(0.6, 1.4) for _ in range(townships)])
+        per_township = apportion(villages, [rng.uniform(0.6, 1.4) for _ in range(townships)], 1)
         for t in range(townships):
             street = t < 3 and people > 50000  # a county seat's first townships are streets
             town_code = f"{code}{(t + 1) if street else (100 + t + 1):03d}"

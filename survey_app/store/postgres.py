@@ -51,6 +51,11 @@ CREATE INDEX IF NOT EXISTS canbao_records_doc ON canbao_records USING gin (doc j
 LOCK_TIMEOUT = "30s"
 
 
+def _configure(connection: psycopg.Connection) -> None:
+    # A lock not had within this time gives StoreBusy ("try again"), never a wait without end.
+    connection.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+
+
 class PgState:
     """A shard's committed records, read from the database (what MemoryShard reads through).
 
@@ -122,7 +127,7 @@ class PostgresStore(Store):
         super().__init__()
         self.url = url
         self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
-                                   kwargs={"autocommit": True}, name="canbao")
+                                   kwargs={"autocommit": True}, name="canbao", configure=_configure)
         with self.pool.connection() as connection:
             connection.execute(SCHEMA)
 
@@ -169,21 +174,22 @@ class PostgresStore(Store):
         with self.pool.connection() as connection:
             try:
                 with connection.transaction():
-                    connection.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-                    for name in unique:  # sorted: two transactions never wait on each other in a circle
-                        connection.execute(
-                            "INSERT INTO canbao_shards (name) VALUES (%s) ON CONFLICT (name) "
-                            "DO UPDATE SET version = canbao_shards.version", (name,))
+                    # One statement locks every shard's row, in the sorted order of the array,
+                    # so two transactions never wait on each other in a circle.
+                    connection.execute(
+                        "INSERT INTO canbao_shards (name) SELECT unnest(%s::text[]) ON CONFLICT (name) "
+                        "DO UPDATE SET version = canbao_shards.version", (unique,))
                     own = contextlib.nullcontext(connection)
                     shards = {name: MemoryShard(name, PgState(name, lambda: own), writable=True)
                               for name in unique}
                     yield shards
                     changed = [name for name, shard in shards.items() if shard.ops]
-                    for name in changed:
-                        flush(connection, shards[name])
                     if changed:
-                        connection.execute("UPDATE canbao_shards SET version = version + 1 "
-                                           "WHERE name = ANY(%s)", (changed,))
+                        with connection.pipeline():  # every write in one round trip
+                            for name in changed:
+                                flush(connection, shards[name])
+                            connection.execute("UPDATE canbao_shards SET version = version + 1 "
+                                               "WHERE name = ANY(%s)", (changed,))
             except psycopg.errors.LockNotAvailable:
                 raise StoreBusy("数据正忙，请稍后再试。") from None
         self._forget_derived(set(changed))
