@@ -246,7 +246,8 @@ def test_error_status_with_many_clients_raises(app: FakeApp) -> None:
     app.misbehave[7] = "500"
     with pytest.raises(LoadError, match="HTTP 500") as caught:
         asyncio.run(_run(app, 5, duration_seconds=5))
-    assert 6 <= caught.value.completed < app.submissions
+    # The 7th request the server saw failed; up to four others may still have been in flight.
+    assert 7 - 5 <= caught.value.completed < app.submissions
 
 
 def test_connection_cut_mid_response_raises(app: FakeApp) -> None:
