@@ -110,12 +110,16 @@ def _delta(shard: Shard) -> dict:
         changed_before[doc_id] = before
         if before is not None:
             left.setdefault(before["household"], []).append(before)
+    members: dict[int, list[dict]] = {}
+    for person in shard.find_any("persons", "household", touched):  # one look-up, not one a household
+        members.setdefault(person["household"], []).append(person)
+    houses = shard.get_many("households", touched)
     delta: dict = {}
     for household in touched:
-        members_now = shard.find("persons", household=household)
+        members_now = members.get(household, [])
         before_members = [m for m in members_now if m["doc_id"] not in changed_before] + \
             left.get(household, [])
-        house_now = shard.get("households", household)
+        house_now = houses.get(household)
         house_before = house_changes[household] if household in house_changes else house_now
         delta = add(delta, household_counts(house_now, members_now))
         delta = add(delta, household_counts(house_before, before_members), -1)

@@ -377,11 +377,29 @@ def import_rosters(store: Store, rosters: Mapping[str, list[dict[str, Any]]],
         numbers = {m["id_number"] for v in chunk for h in rosters[v] for m in h["members"]}
         buckets = sorted({Store.index("idnum", n) for n in numbers})
         with coverage_rows.transaction(store, chunk, *buckets) as shards:
-            seen: set[str] = set()
+            known, stale = _known_numbers(store, shards, numbers)
             for village in chunk:
-                results[village] = _import_village(store, shards, village, rosters[village],
-                                                   username, seen)
+                results[village] = _import_village(shards, village, rosters[village], username,
+                                                   known, stale)
     return results
+
+
+def _known_numbers(store: Store, shards: Mapping[str, Shard],
+                   numbers: set[str]) -> tuple[set[str], dict[str, int]]:
+    """Which of these ID numbers are registered already, and which have only a stale index entry
+    (a reservation whose village write never happened), by entry id: one look-up per bucket."""
+    by_bucket: dict[str, list[str]] = {}
+    for number in numbers:
+        by_bucket.setdefault(Store.index("idnum", number), []).append(number)
+    known: set[str] = set()
+    stale: dict[str, int] = {}
+    for bucket, wanted in by_bucket.items():
+        for entry in shards[bucket].find_any("entries", "key", wanted):
+            if locate_id_number(store, entry["key"], shards):
+                known.add(entry["key"])
+            else:
+                stale[entry["key"]] = entry["doc_id"]
+    return known, stale
 
 
 def _chunks(rosters: Mapping[str, list[dict[str, Any]]]) -> Iterable[list[str]]:
@@ -397,8 +415,9 @@ def _chunks(rosters: Mapping[str, list[dict[str, Any]]]) -> Iterable[list[str]]:
         yield chunk
 
 
-def _import_village(store: Store, shards: Mapping[str, Shard], village: str,
-                    houses: list[dict[str, Any]], username: str, seen: set[str]) -> dict[str, int]:
+def _import_village(shards: Mapping[str, Shard], village: str, houses: list[dict[str, Any]],
+                    username: str, known: set[str], stale: dict[str, int]) -> dict[str, int]:
+    """``known`` grows with each person added, so a number twice in one file is loaded once."""
     shard = shards[Store.village(village)]
     stamp = now_iso()
     house_ids = shard.insert_many("households", [
@@ -408,14 +427,18 @@ def _import_village(store: Store, shards: Mapping[str, Shard], village: str,
     for house_id, house in zip(house_ids, houses, strict=True):
         for answers in house["members"]:
             number = answers["id_number"]
-            if number in seen or locate_id_number(store, number, shards):
+            if number in known:
                 skipped += 1
                 continue
-            seen.add(number)
+            known.add(number)
             doc_id = shard.insert("persons", {"household": house_id, "status": "expected",
                                               "answers": answers, "created_at": stamp})
-            shards[Store.index("idnum", number)].upsert(  # replaces a stale reservation, if any
-                "entries", {"key": number, "village": village, "person": doc_id}, key=number)
+            entry = {"key": number, "village": village, "person": doc_id}
+            bucket = shards[Store.index("idnum", number)]
+            if number in stale:
+                bucket.replace("entries", stale.pop(number), entry)
+            else:
+                bucket.insert("entries", entry)
             added += 1
     write_audit(shard, Scope(frozenset(), username), "import_roster", village,
                 households=len(houses), persons=added, skipped=skipped)

@@ -168,6 +168,17 @@ class ShardState:
             rows = self.tables.get(table, {})
             return [(i, rows[i]) for i in index.get(_index_key(value), ())]
 
+    def find_any(self, table: str, field: str, values: list[Any]) -> list[tuple[int, bytes]]:
+        found: dict[int, bytes] = {}
+        for value in values:
+            found.update(self.find(table, field, value))
+        return list(found.items())
+
+    def get_many(self, table: str, doc_ids: list[int]) -> list[tuple[int, bytes]]:
+        with self.lock:
+            rows = self.tables.get(table, {})
+            return [(i, rows[i]) for i in doc_ids if i in rows]
+
     def table_names(self) -> list[str]:
         with self.lock:
             return [name for name, rows in self.tables.items() if rows]
@@ -234,7 +245,8 @@ class MemoryShard(BaseShard):
     _order = 0
     _order_lock = threading.Lock()
 
-    def __init__(self, name: str, state: ShardState, writable: bool = False):
+    def __init__(self, name: str, state: ShardState, writable: bool = False,
+                 committed_max: Mapping[str, int] | None = None):
         super().__init__(name, writable)
         self.state = state
         self._changes: dict[str, dict[int, bytes | None]] = {}
@@ -243,7 +255,10 @@ class MemoryShard(BaseShard):
         # Equality indexes over the overlay too: a bulk import changes thousands of
         # records in one transaction and looks each ID number up as it goes.
         self._overlay_indexes: dict[tuple[str, str], dict[Any, set[int]]] = {}
-        self._committed_max: dict[str, int] = {}  # the state cannot change while a writer holds the lock
+        # The committed highest id per table: the state cannot change while a writer holds the
+        # lock, so it is asked once; a backend that knows them all (PostgreSQL) gives them here.
+        self._committed_max: dict[str, int] = dict(committed_max or {})
+        self._all_maxima_known = committed_max is not None
         self.ops: list[Op] = []
         self.first_change: int | None = None
 
@@ -292,6 +307,32 @@ class MemoryShard(BaseShard):
                 found.append((doc_id, record))
         return found
 
+    def _find_any(self, table: str, field: str, values: list[Any]) -> list[tuple[int, dict[str, Any]]]:
+        changed = self._changes.get(table, {})
+        committed = [] if table in self._cleared else self.state.find_any(table, field, values)
+        candidates = {i: raw for i, raw in committed if i not in changed}
+        for value in values:
+            for doc_id in self._overlay_ids(table, field, value):
+                candidates[doc_id] = changed[doc_id]
+        wanted = {_index_key(v) for v in values}
+        found = []
+        for doc_id in sorted(candidates):
+            record = codec.loads(candidates[doc_id])
+            if _index_key(record.get(field, MISSING)) in wanted:
+                found.append((doc_id, record))
+        return found
+
+    def _get_many(self, table: str, doc_ids: list[int]) -> list[tuple[int, dict[str, Any]]]:
+        changed = self._changes.get(table, {})
+        unchanged = [i for i in doc_ids if i not in changed]
+        committed = {} if table in self._cleared else dict(self.state.get_many(table, unchanged))
+        found = []
+        for doc_id in doc_ids:
+            raw = changed[doc_id] if doc_id in changed else committed.get(doc_id)
+            if raw is not None:
+                found.append((doc_id, codec.loads(raw)))
+        return found
+
     def _overlay_ids(self, table: str, field: str, value: Any) -> list[int]:
         changed = self._changes.get(table)
         if not changed:
@@ -332,8 +373,12 @@ class MemoryShard(BaseShard):
         if not self.writable:
             return self.state.max_id(table)
         if table not in self._committed_max:
-            self._committed_max[table] = self.state.max_id(table)
+            self._committed_max[table] = 0 if self._all_maxima_known else self.state.max_id(table)
         return self._committed_max[table]
+
+    def max_ids(self) -> dict[str, int]:
+        """Each table's highest id after this transaction (what the PostgreSQL store keeps)."""
+        return {table: max(self._committed_max_id(table), top) for table, top in self._max.items()}
 
     def _remember(self, table: str, doc_id: int) -> None:
         # An id past the committed ones is new: nothing to look up as "before".

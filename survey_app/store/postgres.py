@@ -8,10 +8,12 @@ login throttle and coverage rows live in it like everything else.
   key starts with the shard, which is also the natural distribution column
   of a distributed PostgreSQL (Citus): a transaction's shards are few and
   named, so it stays on few nodes.
-* ``canbao_shards(name, version)``: one row per shard.  A transaction locks
-  its shards' rows (``FOR UPDATE``) in sorted order, so two transactions never
-  deadlock, and bumps the version of each shard it changed; cached values
-  derived from a shard are reused until its version moves.
+* ``canbao_shards(name, version, max_ids)``: one row per shard.  A
+  transaction locks its shards' rows in sorted order, so two transactions
+  never deadlock, and bumps the version of each shard it changed; cached
+  values derived from a shard are reused until its version moves.  The row
+  also keeps each table's highest id, read with the lock, so inserting needs
+  no ``max(id)`` query.
 
 A PostgreSQL transaction is atomic across shards, so the crash cases the
 file store has to order its writes for cannot arise here.
@@ -37,7 +39,8 @@ from .memory import MemoryShard
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS canbao_shards (
     name text COLLATE "C" PRIMARY KEY,
-    version bigint NOT NULL DEFAULT 0
+    version bigint NOT NULL DEFAULT 0,
+    max_ids jsonb NOT NULL DEFAULT '{}'  -- each table's highest id: a new record's id without a query
 );
 CREATE TABLE IF NOT EXISTS canbao_records (
     shard text COLLATE "C" NOT NULL,
@@ -86,6 +89,21 @@ class PgState:
         # @> is containment (a list value also matches a longer list): MemoryShard checks equality
         rows = self._rows("SELECT id, doc::text FROM canbao_records WHERE shard = %s AND tbl = %s "
                           "AND doc @> %s ORDER BY id", (self.name, table, Jsonb({field: value})))
+        return [(doc_id, doc.encode()) for doc_id, doc in rows]
+
+    def find_any(self, table: str, field: str, values: list[Any]) -> list[tuple[int, bytes]]:
+        if not values:
+            return []
+        rows = self._rows("SELECT id, doc::text FROM canbao_records WHERE shard = %s AND tbl = %s "
+                          "AND doc -> %s = ANY(%s::jsonb[]) ORDER BY id",
+                          (self.name, table, field, [Jsonb(v) for v in values]))
+        return [(doc_id, doc.encode()) for doc_id, doc in rows]
+
+    def get_many(self, table: str, doc_ids: list[int]) -> list[tuple[int, bytes]]:
+        if not doc_ids:
+            return []
+        rows = self._rows("SELECT id, doc::text FROM canbao_records WHERE shard = %s AND tbl = %s "
+                          "AND id = ANY(%s) ORDER BY id", (self.name, table, doc_ids))
         return [(doc_id, doc.encode()) for doc_id, doc in rows]
 
     def max_id(self, table: str) -> int:
@@ -176,20 +194,22 @@ class PostgresStore(Store):
                 with connection.transaction():
                     # One statement locks every shard's row, in the sorted order of the array,
                     # so two transactions never wait on each other in a circle.
-                    connection.execute(
+                    locked = connection.execute(
                         "INSERT INTO canbao_shards (name) SELECT unnest(%s::text[]) ON CONFLICT (name) "
-                        "DO UPDATE SET version = canbao_shards.version", (unique,))
+                        "DO UPDATE SET version = canbao_shards.version RETURNING name, max_ids",
+                        (unique,)).fetchall()
                     own = contextlib.nullcontext(connection)
-                    shards = {name: MemoryShard(name, PgState(name, lambda: own), writable=True)
-                              for name in unique}
+                    shards = {name: MemoryShard(name, PgState(name, lambda: own), writable=True,
+                                                committed_max=max_ids) for name, max_ids in locked}
                     yield shards
                     changed = [name for name, shard in shards.items() if shard.ops]
                     if changed:
                         with connection.pipeline():  # every write in one round trip
                             for name in changed:
                                 flush(connection, shards[name])
-                            connection.execute("UPDATE canbao_shards SET version = version + 1 "
-                                               "WHERE name = ANY(%s)", (changed,))
+                            connection.cursor().executemany(
+                                "UPDATE canbao_shards SET version = version + 1, max_ids = max_ids || %s "
+                                "WHERE name = %s", [(Jsonb(shards[n].max_ids()), n) for n in changed])
             except psycopg.errors.LockNotAvailable:
                 raise StoreBusy("数据正忙，请稍后再试。") from None
         self._forget_derived(set(changed))
@@ -239,7 +259,10 @@ class PostgresStore(Store):
                     for shard, table, doc_id, record in records:
                         copy.write_row((shard, table, doc_id, Jsonb(record)))
                         count += 1
-                connection.execute("INSERT INTO canbao_shards (name, version) "
-                                   "SELECT DISTINCT shard, 1 FROM canbao_records "
-                                   "ON CONFLICT (name) DO UPDATE SET version = canbao_shards.version + 1")
+                connection.execute(
+                    "INSERT INTO canbao_shards (name, version, max_ids) "
+                    "SELECT shard, 1, jsonb_object_agg(tbl, top) FROM "
+                    "(SELECT shard, tbl, max(id) AS top FROM canbao_records GROUP BY shard, tbl) AS t "
+                    "GROUP BY shard ON CONFLICT (name) DO UPDATE SET version = canbao_shards.version + 1, "
+                    "max_ids = canbao_shards.max_ids || EXCLUDED.max_ids")
         return count

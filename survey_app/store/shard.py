@@ -89,6 +89,23 @@ class BaseShard(ABC):
         found = self.find(table, **equals)
         return found[0] if found else None
 
+    def find_any(self, table: str, field: str, values: Iterable[Any]) -> list[dict[str, Any]]:
+        """Records whose ``field`` equals one of ``values``: one look-up for many (bulk paths)."""
+        return [plain(i, r) for i, r in self._find_any(table, field, list(dict.fromkeys(values)))]
+
+    def _find_any(self, table: str, field: str, values: list[Any]) -> list[tuple[int, dict[str, Any]]]:
+        found: dict[int, dict[str, Any]] = {}
+        for value in values:
+            found.update(self._find(table, {field: value}))
+        return sorted(found.items())
+
+    def get_many(self, table: str, doc_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The records with these ids that exist, by id (one look-up on backends that can)."""
+        return {i: plain(i, r) for i, r in self._get_many(table, sorted({int(d) for d in doc_ids}))}
+
+    def _get_many(self, table: str, doc_ids: list[int]) -> list[tuple[int, dict[str, Any]]]:
+        return [(i, r) for i in doc_ids if (r := self._get(table, i)) is not None]
+
     def search(self, table: str, predicate: Callable[[Mapping[str, Any]], bool]) -> list[dict[str, Any]]:
         """Records for which ``predicate`` holds: a TinyDB ``Query`` or any callable on a dict."""
         return [plain(i, r) for i, r in self._items(table) if predicate(r)]
