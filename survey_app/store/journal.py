@@ -28,6 +28,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,16 @@ class Loaded:
     stale_header: bytes | None = None  # a journal older than the base, to be replaced
     lock: threading.Lock = field(default_factory=threading.Lock)
     counted: int = 0  # the bytes the store's cache budget last counted for this state
+    # The journal kept open between reads: a read then costs one stat of its path, and while
+    # the descriptor is open its inode cannot be reused, so a replaced journal is noticed.
+    fd: int | None = None
+    inode: tuple[int, int] | None = None
+    closer: weakref.finalize | None = None
+
+    def forget_descriptor(self) -> None:
+        if self.closer is not None:
+            self.closer()
+        self.fd, self.inode, self.closer = None, None, None
 
     @property
     def journal_bytes(self) -> int:
@@ -181,24 +192,19 @@ def catch_up(loaded: Loaded, files: Files, locked: bool, recovered: Path) -> boo
     anywhere): a torn remnant after the last good line is a crash's and is cut
     off, so the next append starts on a clean line.
     """
+    if loaded.header is None:
+        return _still_without_journal(loaded, files)
     try:
-        fd = os.open(files.journal, os.O_RDONLY)
+        status = os.stat(files.journal)
     except FileNotFoundError:
-        return loaded.header is None and loaded.stale_header is None
-    try:
-        known = loaded.header or loaded.stale_header
-        if known is None or os.pread(fd, len(known), 0) != known:
-            return False  # a journal where there was none, or a compaction's new one
-        if loaded.header is None:
-            return True  # still the stale journal: nothing is ever appended to it
-        size = os.fstat(fd).st_size
-        if size < loaded.offset:
-            return False  # cut back by a repair: start again
-        if size == loaded.offset:
-            return True
-        data = os.pread(fd, size - loaded.offset, loaded.offset)
-    finally:
-        os.close(fd)
+        return False
+    if loaded.fd is None and not _keep_open(loaded, files):
+        return False
+    if (status.st_dev, status.st_ino) != loaded.inode or status.st_size < loaded.offset:
+        return False  # compacted (a new file), or cut back by a repair: start again
+    if status.st_size == loaded.offset:
+        return True
+    data = os.pread(loaded.fd, status.st_size - loaded.offset, loaded.offset)
     transactions, offset, torn = read_lines(files.journal, data, loaded.offset)
     for ops in transactions:
         loaded.state.apply(ops)
@@ -206,6 +212,34 @@ def catch_up(loaded: Loaded, files: Files, locked: bool, recovered: Path) -> boo
     if torn and locked:
         cut_torn_tail(files, offset, recovered)
     return True
+
+
+def _keep_open(loaded: Loaded, files: Files) -> bool:
+    """Open the journal ``loaded`` was read from and keep it; False if it is another one now."""
+    try:
+        fd = os.open(files.journal, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    if os.pread(fd, len(loaded.header), 0) != loaded.header:
+        os.close(fd)
+        return False
+    status = os.fstat(fd)
+    loaded.fd, loaded.inode = fd, (status.st_dev, status.st_ino)
+    loaded.closer = weakref.finalize(loaded, os.close, fd)
+    return True
+
+
+def _still_without_journal(loaded: Loaded, files: Files) -> bool:
+    """No usable journal was read: true while there is still none (or still the stale one)."""
+    try:
+        fd = os.open(files.journal, os.O_RDONLY)
+    except FileNotFoundError:
+        return loaded.stale_header is None
+    try:
+        known = loaded.stale_header
+        return known is not None and os.pread(fd, len(known), 0) == known
+    finally:
+        os.close(fd)
 
 
 def cut_torn_tail(files: Files, offset: int, recovered: Path) -> None:
@@ -246,6 +280,7 @@ def _start_journal(loaded: Loaded, files: Files, first_line: bytes) -> None:
     base = _read_or_none(files.base) if loaded.base_size else None
     header = header_line(loaded.generation, base)
     write_atomically(files.journal, header + first_line)
+    loaded.forget_descriptor()
     loaded.header, loaded.stale_header = header, None
     loaded.offset = len(header) + len(first_line)
 
@@ -261,6 +296,7 @@ def compact(loaded: Loaded, files: Files) -> None:
     write_atomically(files.base, base)
     header = header_line(generation, base)
     write_atomically(files.journal, header)
+    loaded.forget_descriptor()
     loaded.generation, loaded.base_size, loaded.base_crc = generation, len(base), codec.crc(base)
     loaded.header, loaded.offset, loaded.stale_header = header, len(header), None
 

@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import itertools
 import os
+import resource
 import shutil
 import threading
 import time
@@ -55,7 +56,9 @@ class LocalStore(Store):
         self._thread_locks_guard = threading.Lock()
         self._gate_handles = threading.local()
         self._open_descriptors: list[int] = []
+        self._lock_files: dict[str, int] = {}
         weakref.finalize(self, _close_all, self._open_descriptors)
+        _allow_open_files()
         (self.root / "locks").mkdir(parents=True, exist_ok=True)
         self._check_format()
 
@@ -191,19 +194,26 @@ class LocalStore(Store):
 
     @contextlib.contextmanager
     def _lock(self, name: str) -> Iterator[None]:
-        """Hold one shard: a thread lock within this process, an flock between processes."""
+        """Hold one shard: a thread lock within this process, an flock between processes.
+
+        The lock file stays open: under the thread lock only one thread of this
+        process uses its descriptor, and the flock on it excludes other processes.
+        """
         with self._thread_locks_guard:
             in_process = self._thread_locks.setdefault(name, threading.Lock())
         if not in_process.acquire(timeout=LOCK_TIMEOUT_SECONDS):
             raise StoreBusy(f"数据正忙（{name}），请稍后再试。")
         try:
-            path = self.root / "locks" / (name.replace("/", "__") + ".lock")
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = self._lock_files.get(name)
+            if fd is None:
+                path = os.path.join(self.root, "locks", name.replace("/", "__") + ".lock")
+                fd = self._lock_files[name] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._open_descriptors.append(fd)
+            _flock(fd, fcntl.LOCK_EX, name)
             try:
-                _flock(fd, fcntl.LOCK_EX, name)
                 yield
             finally:
-                os.close(fd)  # closing the descriptor releases the flock
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             in_process.release()
 
@@ -240,6 +250,12 @@ class LocalStore(Store):
     def close(self) -> None:
         _close_all(self._open_descriptors)
         self._gate_handles = threading.local()
+        self._lock_files = {}
+        with self._cache_lock:
+            for loaded in self._cache.values():
+                loaded.forget_descriptor()
+            self._cache.clear()
+            self._cached_bytes = 0
 
     def load_records(self, records: Iterable[tuple[str, str, int, dict[str, Any]]]) -> int:
         """Write each shard's records as a new base file (records must come shard by shard)."""
@@ -318,6 +334,16 @@ class LocalStore(Store):
                         shutil.copy2(path, copy)
             os.replace(tmp, snapshot)
         return snapshot
+
+
+def _allow_open_files() -> None:
+    """Each cached shard keeps its journal open, and each shard this process locks its lock
+    file: raise the soft limit of open files to the hard one (often 1,024 of 1,048,576)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, 1 << 20), hard))
 
 
 def _close_all(descriptors: list[int]) -> None:
