@@ -281,8 +281,25 @@ def run_backend(backend: str, plan: Plan, counties: list[seed002.County], datase
     return report
 
 
+def disk_fsync_ms(folder: Path, appends: int = 200) -> float:
+    """What an appended line's fsync costs on this disk now: the file store pays it four times a
+    submission, so a slow or busy disk shows in every figure after it."""
+    path = folder / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        started = time.perf_counter()
+        for _ in range(appends):
+            os.write(fd, b"x" * 600 + b"\n")
+            os.fsync(fd)
+        return round((time.perf_counter() - started) * 1000 / appends, 3)
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
 def _run_phases(report: Report, plan: Plan, counties: list[seed002.County], dataset: Path, work: Path,
                 location: str, environment: dict[str, str]) -> None:
+    report.add(disk_fsync_ms=disk_fsync_ms(work))
     canbao(environment, "grid", "import", str(dataset / "city.yaml"))
     accounts = create_accounts(location, counties, plan.clients)
     # A small store: the grid, the accounts and one household per benchmark village.
@@ -359,8 +376,8 @@ def verdicts(figures: dict[str, Any]) -> dict[str, str]:
 
 
 def print_table(reports: list[Report]) -> None:
-    names = [*TARGETS, "saturated_p95_ms", "static_per_s", "submissions_to_static", "server_rss_mb",
-             "server_largest_process_mb", "backup_s", "backup_mb"]
+    names = [*TARGETS, "saturated_p95_ms", "static_per_s", "submissions_to_static", "disk_fsync_ms",
+             "server_rss_mb", "server_largest_process_mb", "backup_s", "backup_mb"]
     print("\n" + f"{'figure':<34}" + "".join(f"{r.backend:>24}" for r in reports) + "   target")
     for name in names:
         cells = "".join(f"{str(r.figures.get(name, '—')):>24}" for r in reports)
