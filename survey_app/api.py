@@ -122,6 +122,7 @@ def submit():
                       **({"existing": conflict.ref} if conflict.ref else {}))
     status = 201 if not saved.replayed else 200
     return jsonify(id=saved.ref, receipt=saved.receipt, replayed=saved.replayed,
+                   status="incomplete" if saved.missing else "registered", missing=saved.missing,
                    warnings={k: [str(m) for m in v] for k, v in saved.warnings.items()}), \
         status, {"Location": url_for(".get_person", ref=saved.ref)}
 
@@ -148,4 +149,4 @@ def _person_json(found: dict) -> dict:
     return {"id": found["ref"], "village": found["village"],
             "household": registry.make_ref(found["village"], found["household"]),
             "status": found["status"], "receipt": found.get("receipt"),
-            "answers": found.get("answers", {})}
+            "missing": found.get("missing", []), "answers": found.get("answers", {})}

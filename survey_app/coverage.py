@@ -27,7 +27,7 @@ SUMMARY = "summary"      # the village's own row, in its shard, id 1
 ROWS = "villages"        # a summary shard's rows, id = the village code as a number
 TOTALS = "totals"        # a summary shard's sum of its rows, id 1: a township's total in one read
 COUNTS = ("households", "households_visited", "households_complete",
-          "persons_expected", "persons_registered", "special_groups")
+          "persons_expected", "persons_registered", "persons_incomplete", "special_groups")
 
 
 def household_counts(house: Mapping[str, Any] | None, members: Iterable[Mapping[str, Any]]) -> dict:
@@ -36,11 +36,12 @@ def household_counts(house: Mapping[str, Any] | None, members: Iterable[Mapping[
     if house is None:
         return {} if not members else _persons_only(members)
     registered = [m for m in members if m.get("status") == "registered"]
+    visited = registered or any(m.get("status") == "incomplete" for m in members)
     reasons = Counter(m["answers"].get("not_enrolled_reason") for m in registered)
     reasons.pop(None, None)
     return {
         "households": 1,
-        "households_visited": 1 if registered else 0,
+        "households_visited": 1 if visited else 0,
         "households_complete": 1 if len(registered) >= house.get("members_count", 1) else 0,
         **_persons_only(members),
         "not_enrolled": dict(reasons),
@@ -52,6 +53,7 @@ def _persons_only(members: list[Mapping[str, Any]]) -> dict:
     return {
         "persons_expected": len(members),
         "persons_registered": len(registered),
+        "persons_incomplete": sum(1 for m in members if m.get("status") == "incomplete"),
         "special_groups": sum(1 for m in registered if m["answers"].get("special_group")),
     }
 
@@ -206,8 +208,8 @@ def rebuild(store: Store, villages: Iterable[str], repair: bool = True) -> list[
         for village in codes:
             with store.transaction(Store.village(village), summary_name) as shards:
                 row = computed_row(shards[Store.village(village)], village)
-                kept = _without_id(shards[Store.village(village)].get(SUMMARY, 1)) or empty_row(village)
-                copy = _without_id(shards[summary_name].get(ROWS, int(village))) or empty_row(village)
+                kept = _normal(shards[Store.village(village)].get(SUMMARY, 1), village)
+                copy = _normal(shards[summary_name].get(ROWS, int(village)), village)
                 if kept != row or copy != row:
                     wrong.append(village)
                     if not repair:
@@ -217,9 +219,15 @@ def rebuild(store: Store, villages: Iterable[str], repair: bool = True) -> list[
         with store.transaction(summary_name) as shards:
             summary = shards[summary_name]
             total = {**totals(summary.all(ROWS)), "village": ""}
-            if repair and (_without_id(summary.get(TOTALS, 1)) or empty_row("")) != total:
+            if repair and _normal(summary.get(TOTALS, 1), "") != total:
                 summary.replace(TOTALS, 1, total)
     return wrong
+
+
+def _normal(row: dict | None, village: str) -> dict:
+    """A kept row as computed rows look: counts a newer version added read as zero."""
+    kept = {k: v for k, v in (row or {}).items() if k not in ("doc_id", "village")}
+    return add(empty_row(village), kept)
 
 
 def _without_id(row: dict | None) -> dict | None:

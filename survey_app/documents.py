@@ -170,7 +170,8 @@ def _condition_words(definition: FormDefinition, condition: tuple) -> str:
     if op == "length":
         return f"{fld.label}为{expected}位"
     values = expected if op == "in" else (expected,)
-    labels = "或".join(f"“{fld.choice_label(v) or v}”" for v in values)
+    # "" (not answered, read as the usual case) says nothing on paper, where every box is seen
+    labels = "或".join(f"“{fld.choice_label(v) or v}”" for v in values if v != "")
     return f"{fld.label}{'不' if op == '!=' else ''}为{labels}"
 
 

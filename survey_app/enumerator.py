@@ -10,6 +10,7 @@ from flask_login import login_required
 from . import registry, state, tokens
 from .i18n import _
 from .registry import Duplicate, Invalid
+from .views import field_label
 
 bp = Blueprint("enumerator", __name__, url_prefix="/e")
 
@@ -81,7 +82,7 @@ def household(ref: str):
     home = registry.household(state.store(), scope, ref)
     people = registry.members(state.store(), scope, ref)
     return render_template("enumerator/household.html", home=home, people=people,
-                           unit=state.current_grid().get(home["village"]))
+                           unit=state.current_grid().get(home["village"]), form=state.registration_form())
 
 
 @bp.route("/p/<ref>")
@@ -102,7 +103,8 @@ def register(ref: str):
         abort(404)
     definition = state.registration_form()
     if request.method == "GET":
-        address_defaults = {"hukou_address": home["address"], "residence": home["address"]}
+        address_defaults = {"hukou_address": home["address"], "residence": home["address"],
+                            "situation": "living"}
         values = {**address_defaults, **(existing["answers"] if existing else {})}
         return _render_form(home, existing, values, {}, {}, str(uuid.uuid4()))
     payload = {**request.form.to_dict(), "household": ref, "person": person_ref}
@@ -120,7 +122,12 @@ def register(ref: str):
         return redirect(url_for(".household", ref=ref))
     if paper_token and saved.created:
         tokens.bind(store, scope, paper_token, saved.ref)
-    flash(_("已保存。回执号 %(r)s", r=saved.receipt), "success")
+    if saved.missing:
+        flash(_("已暂存，还缺 %(n)d 项：%(f)s。回执号 %(r)s", n=len(saved.missing),
+                f="、".join(field_label(definition, m) for m in saved.missing), r=saved.receipt),
+              "warning")
+    else:
+        flash(_("已保存。回执号 %(r)s", r=saved.receipt), "success")
     for messages in saved.warnings.values():
         for message in messages:
             flash(str(message), "warning")

@@ -73,6 +73,7 @@ class Result:
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # required answers not given (a partial save)
 
     @property
     def ok(self) -> bool:
@@ -223,21 +224,33 @@ class FormDefinition:
         return conditions_hold(section.relevant, section.relevant_any, answers) and \
             conditions_hold(fld.relevant, fld.relevant_any, answers)
 
-    def validate(self, answers: Mapping[str, Any]) -> Result:
-        """Clean every asked field; irrelevant answers are dropped, never stored."""
+    def validate(self, answers: Mapping[str, Any], *, partial: bool = False) -> Result:
+        """Clean every asked field; irrelevant answers are dropped, never stored.
+
+        ``partial`` (暂存, a form saved with what is known so far): a required
+        answer not given is listed in ``missing`` instead of being an error;
+        every answer given is still checked.
+        """
         result = Result()
         for section in self.sections:
             for fld in section.fields:
                 if fld.derived or not self.is_asked(section, fld, answers):
                     continue
-                self._validate_field(fld, answers, result)
+                self._validate_field(fld, answers, result, partial)
         self._derive(result)
         return result
 
-    def _validate_field(self, fld: Field, answers: Mapping[str, Any], result: Result) -> None:
+    def required_open(self, answers: Mapping[str, Any]) -> list[str]:
+        """The required answers still to give, in form order (the form's progress)."""
+        return self.validate(answers, partial=True).missing
+
+    def _validate_field(self, fld: Field, answers: Mapping[str, Any], result: Result,
+                        partial: bool = False) -> None:
         raw = answers.get(fld.name)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if fld.required:
+            if fld.required and partial:
+                result.missing.append(fld.name)
+            elif fld.required:
                 result.errors[fld.name] = lazy("此项必填。")
             return
         try:

@@ -25,7 +25,8 @@ from .store import Shard, Store
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-ENVELOPE = frozenset({"uuid", "household", "person"})
+ENVELOPE = frozenset({"uuid", "household", "person", "incomplete"})
+TRUE_WORDS = (True, "1", "true", "on", "yes")
 REVISIONS = "revisions"  # earlier answers of edited persons, in their village's file
 
 
@@ -75,6 +76,7 @@ class Submitted:
     created: bool
     replayed: bool = False
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # a 暂存: the required answers still open
 
 
 def now_iso() -> str:
@@ -219,12 +221,16 @@ def submit(store: Store, scope: Scope, definition: FormDefinition,
     home = household(store, scope, payload.get("household"))
     target = _target_person(store, scope, home, payload.get("person"))
     answers = {k: v for k, v in payload.items() if k not in ENVELOPE}
+    incomplete = payload.get("incomplete") in TRUE_WORDS
     digest = content_digest({"household": home["ref"], "person": payload.get("person"),
-                             "answers": answers})
+                             "answers": answers, **({"incomplete": True} if incomplete else {})})
     replay = _replay(store, scope, submission_id, digest)
     if replay:
         return replay
-    result = definition.validate(answers)
+    result = definition.validate(answers, partial=incomplete)
+    if incomplete and "name" in result.missing:
+        # 暂存 keeps what is known, but a record nobody can find on the household page is no use
+        result.errors["name"] = "暂存也需要填写姓名。"
     if not result.ok:
         raise Invalid(result)
     return _write(store, scope, home, target, submission_id, digest, result)
@@ -253,22 +259,23 @@ def _replay(store: Store, scope: Scope, submission_id: str, digest: str,
     if entry["digest"] != digest:
         raise Conflict(ref if entry["village"] in scope.villages else None)
     scope.require(entry["village"])
-    return Submitted(ref, record["receipt"], created=False, replayed=True)
+    return Submitted(ref, record["receipt"], created=False, replayed=True,
+                     missing=record.get("missing", []))
 
 
 def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, Any] | None,
            submission_id: str, digest: str, result: Result) -> Submitted:
     village = home["village"]
-    id_number = result.values["id_number"]
+    id_number = result.values.get("id_number")  # absent only from an incomplete (暂存) form
     old_id = (target or {}).get("answers", {}).get("id_number")
-    names = [Store.index("uuid", submission_id),
-             Store.index("idnum", id_number)] + ([Store.index("idnum", old_id)] if old_id else [])
+    names = [Store.index("uuid", submission_id)] + \
+        [Store.index("idnum", number) for number in (id_number, old_id) if number]
     with coverage_rows.transaction(store, [village], *names) as shards:
         shard = shards[Store.village(village)]
         replay = _replay(store, scope, submission_id, digest, shards)  # a racing twin may have won
         if replay:
             return replay
-        existing = locate_id_number(store, id_number, shards)
+        existing = locate_id_number(store, id_number, shards) if id_number else None
         if existing and (target is None or existing != (village, target["doc_id"])):
             ref = make_ref(*existing)
             raise Duplicate(ref, existing[0], existing[0] in scope.villages)
@@ -277,8 +284,9 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
         record = _person_record(scope, home, current, submission_id, result)
         # Index entries first: a crash before the village write leaves only a
         # reservation that lookups verify and ignore, never a person without index.
-        shards[Store.index("idnum", id_number)].upsert(
-            "entries", {"key": id_number, "village": village, "person": doc_id}, key=id_number)
+        if id_number:
+            shards[Store.index("idnum", id_number)].upsert(
+                "entries", {"key": id_number, "village": village, "person": doc_id}, key=id_number)
         shards[Store.index("uuid", submission_id)].upsert(
             "entries", {"key": submission_id, "village": village, "person": doc_id,
                         "digest": digest}, key=submission_id)
@@ -292,7 +300,8 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
         ref = make_ref(village, doc_id)
         write_audit(shard, scope, "update_person" if current else "register_person", ref,
                     receipt=record["receipt"])
-    return Submitted(ref, record["receipt"], created=current is None, warnings=result.warnings)
+    return Submitted(ref, record["receipt"], created=current is None, warnings=result.warnings,
+                     missing=record["missing"])
 
 
 def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] | None,
@@ -303,7 +312,8 @@ def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] |
     return {
         # Every uuid that ever wrote this record, so a late retry of an earlier
         # form is recognised as a replay even after the record was edited.
-        **base, "answers": result.values, "status": "registered",
+        **base, "answers": result.values, "status": "incomplete" if result.missing else "registered",
+        "missing": list(result.missing),  # required answers a 暂存 left open (人不漏项, measurable)
         "uuids": [*base.get("uuids", ()), submission_id],
         "receipt": base.get("receipt") or new_receipt(), "registered_by": scope.username,
         "updated_at": stamp, "warnings": {k: [str(w) for w in v]

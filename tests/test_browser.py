@@ -78,7 +78,7 @@ def test_enumerator_registers_a_person_on_a_phone(phone):
     page.get_by_label("微信", exact=True).check()
     page.locator("#field-employee_pension").get_by_label("未参保").check()
     page.locator("#field-employee_medical").get_by_label("未参保").check()
-    page.get_by_role("button", name="保存").click()
+    page.get_by_role("button", name="保存", exact=True).click()
 
     assert page.get_by_text("已保存。回执号").is_visible()
     assert page.get_by_text("周晓梅").is_visible()
@@ -89,7 +89,7 @@ def test_wrong_answers_show_chinese_errors_beside_fields(phone):
     page, _errors = phone
     open_new_member_form(page)
     page.get_by_label("公民身份号码").fill("123456")
-    page.get_by_role("button", name="保存").click()
+    page.get_by_role("button", name="保存", exact=True).click()
     assert "18位" in page.locator("#field-id_number .error").inner_text()
     assert page.locator("#field-name .error").inner_text() == "此项必填。"
     assert no_horizontal_scroll(page)

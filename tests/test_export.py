@@ -21,7 +21,7 @@ from survey_app.store import Store
 
 BOM = "\ufeff"
 HEADER = ("乡镇（街道）,村（社区）,户编号,户主姓名,门牌地址,状态,回执号,登记人,登记时间,"
-          "姓名,公民身份号码,出生日期,性别,民族,联系电话,与户主关系,户口性质,户籍地址,现居住地址,"
+          "人员情况,情况说明,姓名,公民身份号码,出生日期,性别,民族,联系电话,与户主关系,户口性质,户籍地址,现居住地址,"
           "缴费人员类别,特殊人群类别,城乡居民基本养老保险,城乡居民基本医疗保险,职工基本养老保险,"
           "职工基本医疗保险,失业保险,工伤保险,生育保险,养老保险缴费档次（选档）,缴费方式,未参保原因,"
           "原因说明,备注")
@@ -89,7 +89,7 @@ def test_csv_has_the_exact_header_and_row_of_a_registered_person(app, auth, clie
     assert lines[-1] == "" and "\n" not in "".join(lines)  # CRLF only, ending with one
     created = store.read(Store.village(VILLAGE_A)).get("persons", int(saved["id"].split(".")[1]))
     expected = (f"临城街道,临山村,{house['ref']},{house['head_name']},{house['address']},已登记,"
-                f"{saved['receipt']},e001001,{minute(created['created_at'])},"
+                f"{saved['receipt']},e001001,{minute(created['created_at'])},,,"
                 "张三丰,370403199005060017,1990-05-06,男,汉族,13912345678,子女,本地农业户口,"
                 "临山村2组8号,临山村2组8号,一般城乡居民,,已参保,已参保,未参保,未参保,,,,300元/年,支付宝,,,"
                 '"腿脚不便，由女儿代填, 已核实"')
@@ -106,7 +106,7 @@ def test_roster_people_are_pending_and_kept_with_their_household(auth, client, s
     first = min((p for p in shard.all("persons") if p["household"] == house["doc_id"]),
                 key=lambda p: p["doc_id"])
     assert rows[1] == ["临城街道", "临山村", f"{VILLAGE_A}.{house['doc_id']}", house["head_name"],
-                       house["address"], "待登记", "", "", "", first["answers"]["name"],
+                       house["address"], "待登记", "", "", "", "", "", first["answers"]["name"],
                        first["answers"]["id_number"], first["answers"]["birth_date"],
                        {"male": "男", "female": "女"}[first["answers"]["sex"]], "汉族", "",
                        "户主", *[""] * 17]
