@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import security, state
     state.init_app(app)
     security.init_app(app)
+    _compress(app)
     Babel(app, locale_selector=_locale)
     app.jinja_env.globals["lang"] = _locale
 
@@ -49,6 +50,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import register_commands
     register_commands(app)
     return app
+
+
+def _compress(app: Flask) -> None:
+    """gzip text answers, static files included; exports stream as they are (a CSV export would
+    otherwise be held whole, and an XLSX is zipped already)."""
+    from flask_compress import Compress
+    app.config.setdefault("COMPRESS_MIMETYPES", [
+        "text/html", "text/css", "application/javascript", "text/javascript", "application/json",
+        "image/svg+xml", "application/manifest+json", "application/yaml"])
+    app.config.setdefault("COMPRESS_ALGORITHM", ["gzip"])
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["gzip"])  # static files are sent as streams
+    app.config.setdefault("COMPRESS_MIN_SIZE", 512)
+    Compress(app)
 
 
 def _locale() -> str:

@@ -68,6 +68,28 @@ def form_definition(form_id: str):
     return jsonify(formdef.to_json(loader()))
 
 
+@bp.route("/bundle")
+@login_required
+def bundle():
+    """Everything an enumerator's phone keeps for the day: their villages' households and people.
+
+    Only the caller's own villages (a city's staff do not carry a city in a phone); the
+    answers are there so a roster person's form opens pre-filled with no signal.
+    """
+    if current_user.is_staff:
+        return _error(404, "not_found", _("找不到该记录。"))
+    scope, store, grid = state.scope(), state.store(), state.current_grid()
+    villages = []
+    for code in sorted(scope.villages):
+        unit = grid.get(code) or {"name": code}
+        villages.append({
+            "code": code, "name": unit["name"], "township": (grid.township_of(code) or {}).get("name", ""),
+            "households": [_household_json(h) for h in registry.households(store, scope, code)],
+            "persons": [_person_json(p) for p in registry.persons_in(store, scope, code)],
+        })
+    return jsonify(username=current_user.username, generated_at=registry.now_iso(), villages=villages)
+
+
 @bp.route("/villages/<village>/households")
 @login_required
 def list_households(village: str):

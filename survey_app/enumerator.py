@@ -1,24 +1,48 @@
-"""Enumerator pages (入户调查员): my villages → a household → one form per person."""
+"""Enumerator pages (入户调查员): my villages → a household → one form per person.
+
+The same pages work with no signal: a service worker keeps generic *shells*
+of them (``/e/shell/…``, rendered here from the same templates and the one
+form definition), and on the phone the page script fills a shell from the
+data kept there (see ``static/field.js``).
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import login_required
 
 from . import registry, state, tokens
 from .i18n import _
 from .registry import Duplicate, Invalid
-from .views import field_label
+from .views import asset, asset_version, field_label
 
 bp = Blueprint("enumerator", __name__, url_prefix="/e")
 
 
+PUBLIC_ENDPOINTS = ("enumerator.service_worker", "enumerator.manifest")  # no personal data in them
+SHELLS = {"home": "enumerator/home.html", "village": "enumerator/village.html",
+          "household": "enumerator/household.html", "form": "enumerator/person_form.html",
+          "household-form": "enumerator/household_form.html"}
+STATIC_CACHED = ("app.css", "app.js", "field.js", "favicon.svg", "icon-192.png")
+
+
 @bp.before_request
-@login_required
 def _require_login():
-    pass
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    return login_required(lambda: None)()
 
 
 @bp.route("/")
@@ -154,3 +178,38 @@ def _render_form(home, existing, values, errors, warnings, submission_id, status
         submission_id=submission_id, unit=state.current_grid().get(home["village"]),
         changes=changes,
     ), status
+
+
+# -- working with no signal -------------------------------------------------------------
+@bp.route("/shell/<kind>")
+def shell(kind: str):
+    """A page with no one's data in it, for the service worker to keep; the phone fills it."""
+    if kind not in SHELLS:
+        abort(404)
+    blank = {"ref": "", "village": "", "head_name": "", "address": "", "members_count": 0, "doc_id": 0}
+    unit = {"code": "", "name": ""}
+    return render_template(SHELLS[kind], shell=kind, rows=[], households=[], people=[], q="",
+                           home=blank, unit=unit, existing=None, values={"situation": "living"},
+                           errors={}, warnings={}, changes=[], paper_token=None, submission_id="",
+                           definition=state.household_form() if kind == "household-form"
+                           else state.registration_form(), form=state.registration_form())
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """Served from /e/ so that it controls the enumerator pages; its version follows the assets."""
+    version = asset_version()
+    body = render_template("enumerator/sw.js", version=version, shells=list(SHELLS),
+                           assets=[asset(f) for f in STATIC_CACHED])
+    return Response(body, mimetype="application/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    icons = [{"src": asset("icon-192.png"), "sizes": "192x192", "type": "image/png"},
+             {"src": asset("icon-512.png"), "sizes": "512x512", "type": "image/png"},
+             {"src": asset("favicon.svg"), "sizes": "any", "type": "image/svg+xml"}]
+    body = {"name": "全民参保登记 · 入户采集", "short_name": "参保登记", "lang": "zh-CN",
+            "start_url": url_for(".home"), "scope": url_for(".home"), "display": "standalone",
+            "background_color": "#f3f5f8", "theme_color": "#0b5cad", "icons": icons}
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")

@@ -30,9 +30,10 @@ def running_server(data_dir: Path | str, threads: int = 8, workers: int = 2,
 
 @contextlib.contextmanager
 def server_process(data_dir: Path | str, threads: int = 8, workers: int = 2,
-                   environment: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+                   environment: dict[str, str] | None = None,
+                   port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """The server's URL and its process (the gunicorn master; workers are its children)."""
-    port = free_port()
+    port = port or free_port()
     location = str(data_dir)
     store_setting = {"CANBAO_DATABASE_URL": location} if location.startswith("postgres") \
         else {"CANBAO_DATA": location}

@@ -80,8 +80,11 @@ def test_enumerator_registers_a_person_on_a_phone(phone):
     page.locator("#field-employee_medical").get_by_label("未参保").check()
     page.get_by_role("button", name="保存", exact=True).click()
 
-    assert page.get_by_text("已保存。回执号").is_visible()
-    assert page.get_by_text("周晓梅").is_visible()
+    page.wait_for_url(re.compile(r"/e/h/[^/]+\?|/e/h/[^/]+$"))
+    notice = page.locator("#page-notice")
+    notice.wait_for()
+    assert re.fullmatch(r"已上传。回执号 [0-9A-Z]{4}-[0-9A-Z]{4}", notice.inner_text())
+    assert page.locator("#shell-list").get_by_text("周晓梅").is_visible()
     assert console_errors == []
 
 

@@ -1,10 +1,13 @@
-// Progressive help for the form: show a field only when it is relevant, derive
-// birth date and sex from the ID number, and offer an "X" key for the numeric
-// keyboard.  Without this script every field shows and the server still decides.
+// The form page: fields shown only when relevant, birth date and sex from the ID number,
+// an "X" key for the numeric keyboard; and, where the phone can keep data (field.js),
+// every answer kept as a draft while typing, a form that goes to the outbox on 保存, its
+// errors listed with links, and how many required answers are still open.  Without this
+// script every field shows and the server decides, as before.
 (function () {
   "use strict";
   var WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   var CHECK = "10X98765432";
+  var SKIP = { csrf_token: 1, uuid: 1, token: 1, incomplete: 1 };
 
   function answers(form) {
     var out = {};
@@ -39,6 +42,7 @@
       el.hidden = !relevant(el, values);
     });
     deriveFromId(form, (values.id_number || "").replace(/\s+/g, "").toUpperCase());
+    showProgress(form, values);
   }
 
   function deriveFromId(form, id) {
@@ -53,11 +57,267 @@
     if (radio && !form.querySelector("input[name=sex]:checked")) radio.checked = true;
   }
 
+  // A required answer is open when its field is shown (section and field) and empty.
+  function openRequired(form, values) {
+    return Array.prototype.filter.call(form.querySelectorAll(".field[data-required]"), function (f) {
+      return !f.closest("[hidden]") && !(values[f.getAttribute("data-name")] || "").trim();
+    });
+  }
+
+  function showProgress(form, values) {
+    var bar = document.getElementById("form-progress");
+    if (!bar) return;
+    var left = openRequired(form, values).length;
+    bar.textContent = left ? text("required_left").replace("%n", left) : text("required_done");
+    bar.classList.toggle("done", !left);
+  }
+
+  function text(key) { return window.Canbao && Canbao.page ? Canbao.page.T(key) : key; }
+
+  // -- errors, listed and next to their fields --------------------------------------------
+  function showErrors(form, errors, message) {
+    form.querySelectorAll(".field .error[data-client]").forEach(function (p) { p.remove(); });
+    form.querySelectorAll(".field.has-error").forEach(function (f) { f.classList.remove("has-error"); });
+    Object.keys(errors || {}).forEach(function (name) {
+      var field = form.querySelector("#field-" + CSS.escape(name));
+      if (!field) return;
+      field.classList.add("has-error");
+      var p = document.createElement("p");
+      p.className = "error";
+      p.setAttribute("data-client", "1");
+      p.textContent = errors[name];
+      field.appendChild(p);
+    });
+    listErrors(form, message);
+  }
+
+  // One list at the top: each error a link that brings its field into view and focuses it.
+  function listErrors(form, message) {
+    var old = document.getElementById("error-summary");
+    if (old) old.remove();
+    var fields = form.querySelectorAll(".field.has-error");
+    if (!fields.length && !message) return;
+    var box = document.createElement("div");
+    box.id = "error-summary";
+    box.className = "flash flash-error";
+    box.setAttribute("role", "alert");
+    box.setAttribute("tabindex", "-1");
+    var head = document.createElement("p");
+    head.textContent = message || text("errors_count").replace("%n", fields.length);
+    box.appendChild(head);
+    var list = document.createElement("ul");
+    Array.prototype.forEach.call(fields, function (field) {
+      var label = field.querySelector("legend, label");
+      var error = field.querySelectorAll(".error");
+      var a = document.createElement("a");
+      a.href = "#" + field.id;
+      a.textContent = (label ? label.textContent.replace("*", "") : "") + "：" +
+        (error.length ? error[error.length - 1].textContent : "");
+      a.addEventListener("click", function (event) {
+        event.preventDefault();
+        focusField(field);
+      });
+      var li = document.createElement("li");
+      li.appendChild(a);
+      list.appendChild(li);
+    });
+    box.appendChild(list);
+    form.parentNode.insertBefore(box, form);
+    if (fields.length) focusField(fields[0]); else box.focus();
+  }
+
+  function focusField(field) {
+    field.scrollIntoView({ block: "center" });
+    var input = field.querySelector("input:not([type=hidden]), select, textarea");
+    if (input) input.focus({ preventScroll: true });
+  }
+
+  // -- the phone's copy: drafts and the outbox -------------------------------------------------
+  function context(form) {
+    var parts = decodeURIComponent(location.pathname).split("/").filter(Boolean);
+    var params = new URLSearchParams(location.search);
+    var kind = form.getAttribute("data-kind");
+    return {
+      kind: kind,
+      household: kind === "person" ? parts[2] : null,
+      village: kind === "household" ? parts[2] : (parts[2] || "").split(".")[0],
+      person: params.get("person") || null,
+      draft: params.get("draft"),
+      outbox: params.get("outbox"),
+      paper: params.get("token") || (form.elements.token && form.elements.token.value)
+    };
+  }
+
+  function fill(form, values) {
+    Object.keys(values).forEach(function (name) {
+      var els = form.querySelectorAll('[name="' + CSS.escape(name) + '"]');
+      Array.prototype.forEach.call(els, function (el) {
+        if (SKIP[name]) return;
+        if (el.type === "radio" || el.type === "checkbox") el.checked = el.value === String(values[name]);
+        else el.value = values[name] === null || values[name] === undefined ? "" : values[name];
+      });
+    });
+  }
+
+  function setUuid(form, uuid) { if (form.elements.uuid) form.elements.uuid.value = uuid; }
+
+  function enhance(form) {
+    var C = window.Canbao;
+    if (!C || !window.indexedDB || !form.getAttribute("data-kind")) return;
+    var db = C.db;
+    var ctx = context(form);
+    if (ctx.paper) return;  // a printed form's code is bound by the plain POST, online
+    var shell = document.body.getAttribute("data-shell");
+    var draftId = ctx.draft || (ctx.person ? "p:" + ctx.person : null);
+    var loaded = Promise.resolve();
+    if (shell) loaded = fillShell(form, ctx);
+    loaded.then(function () {
+      if (ctx.outbox) return db.get("outbox", ctx.outbox).then(function (item) {
+        if (!item) return;
+        fill(form, item.payload);
+        setUuid(form, item.uuid);
+        if (item.error) showErrors(form, item.error.errors, item.error.message);
+      });
+      if (!draftId) return;
+      return db.get("drafts", draftId).then(function (draft) {
+        if (!draft || draft.user !== document.body.getAttribute("data-user")) return;
+        fill(form, draft.values);
+        setUuid(form, draft.uuid);
+        note(text("draft_restored").replace("%t", new Date(draft.updated).toLocaleString("zh-CN", { hour12: false })));
+      });
+    }).then(function () {
+      if (!form.elements.uuid.value) setUuid(form, C.rules.uuid());
+      refresh(form);
+      listErrors(form);
+    });
+
+    var timer = null;
+    form.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(saveDraft, 250);
+    });
+    form.addEventListener("change", function () { saveDraft(); });
+    window.addEventListener("pagehide", saveDraft);
+
+    function saveDraft() {
+      if (ctx.outbox) return Promise.resolve();  // a queued form is corrected in place
+      if (!draftId) {
+        draftId = C.rules.uuid();
+        var params = new URLSearchParams(location.search);
+        params.set("draft", draftId);
+        history.replaceState(null, "", location.pathname + "?" + params.toString());
+      }
+      var values = answers(form);
+      Object.keys(SKIP).forEach(function (k) { delete values[k]; });
+      return db.put("drafts", { id: draftId, user: document.body.getAttribute("data-user"), kind: ctx.kind,
+        household: ctx.kind === "household" ? "new-" + form.elements.uuid.value : ctx.household,
+        person: ctx.person, village: ctx.village, values: values, uuid: form.elements.uuid.value,
+        updated: Date.now() });
+    }
+
+    form.addEventListener("submit", function (event) {
+      if (ctx.kind === "household" && !navigator.serviceWorker.controller) return;  // no shell for it
+      if (ctx.household && ctx.household.indexOf("new-") === 0 && !navigator.serviceWorker.controller) return;
+      event.preventDefault();
+      var incomplete = event.submitter && event.submitter.name === "incomplete";
+      queue(form, ctx, incomplete, draftId).then(function (item) { return afterQueue(form, ctx, item); });
+    });
+  }
+
+  function queue(form, ctx, incomplete, draftId) {
+    var C = window.Canbao, db = C.db;
+    var values = answers(form);
+    Object.keys(SKIP).forEach(function (k) { delete values[k]; });
+    var existing = ctx.outbox ? db.get("outbox", ctx.outbox) : Promise.resolve(null);
+    return existing.then(function (old) {
+      // A uuid already used with other content cannot be sent again: this form gets a new one.
+      var uuid = old && old.error && old.error.code === "uuid_conflict" ? C.rules.uuid() : form.elements.uuid.value;
+      var payload = Object.assign({ uuid: uuid }, values);
+      if (ctx.kind === "person") {
+        payload.household = ctx.household;
+        if (ctx.person) payload.person = ctx.person;
+        if (incomplete) payload.incomplete = true;
+      }
+      var item = { uuid: uuid, user: document.body.getAttribute("data-user"), kind: ctx.kind,
+        village: ctx.village, household: ctx.kind === "household" ? "new-" + uuid : ctx.household,
+        person: ctx.person, payload: payload, label: values.name || values.head_name || "",
+        householdLabel: document.querySelector("[data-fill=head-name]") ?
+          document.querySelector("[data-fill=head-name]").textContent : "",
+        created: old ? old.created : Date.now(), attempts: 0, notBefore: 0, state: "waiting" };
+      var writes = [db.put("outbox", item)];
+      if (old && old.uuid !== uuid) writes.push(db.del("outbox", old.uuid));
+      if (draftId) writes.push(db.del("drafts", draftId));
+      return Promise.all(writes).then(function () { return item; });
+    });
+  }
+
+  // Online, the form goes at once and its answer shows here; otherwise it waits in the outbox.
+  function afterQueue(form, ctx, item) {
+    var C = window.Canbao;
+    if (navigator.onLine === false) return leave(ctx, item, { queued: 1 });
+    return C.page.queued().then(function () { return C.db.get("outbox", item.uuid); }).then(function (now) {
+      if (now && now.state === "fix") {
+        var params = new URLSearchParams(location.search);
+        params.delete("draft");
+        params.set("outbox", now.uuid);
+        history.replaceState(null, "", location.pathname + "?" + params.toString());
+        setUuid(form, now.uuid);
+        showErrors(form, now.error.errors, now.error.message);
+        return;
+      }
+      if (now && now.state === "done") return leave(ctx, now, { saved: now.receipt, missing: (now.missing || []).length });
+      return leave(ctx, item, { queued: 1 });
+    });
+  }
+
+  function leave(ctx, item, params) {
+    var home = ctx.kind === "household" ? (item.state === "done" ? item.ref : "new-" + item.uuid) : ctx.household;
+    location.assign("/e/h/" + encodeURIComponent(home) + "?" + new URLSearchParams(params).toString());
+  }
+
+  function note(message) {
+    var p = document.createElement("p");
+    p.className = "flash flash-info";
+    p.setAttribute("role", "status");
+    p.textContent = message;
+    var form = document.querySelector("form.form");
+    form.parentNode.insertBefore(p, form);
+  }
+
+  // A shell (served with no signal): the household, the person's answers, and the defaults.
+  function fillShell(form, ctx) {
+    var page = window.Canbao.page;
+    return window.Canbao.db.meta("refreshed").then(function (at) {
+      if (window.Canbao.rules.stale(at, Date.now())) {
+        note(text(at ? "stale" : "never_refreshed_offline"));
+        return null;
+      }
+      if (ctx.kind === "household") return null;
+      var local = ctx.household.indexOf("new-") === 0;
+      return (local ? window.Canbao.db.get("outbox", ctx.household.slice(4)).then(function (o) {
+        return o && { household: Object.assign({ id: ctx.household }, o.payload), persons: [] };
+      }) : page.findHousehold(ctx.household)).then(function (found) {
+        if (!found) return;
+        document.querySelectorAll("[data-fill=head-name]").forEach(function (n) { n.textContent = found.household.head_name; });
+        document.querySelectorAll("[data-fill=household-link]").forEach(function (a) { a.href = "/e/h/" + ctx.household; });
+        var person = found.persons.filter(function (p) { return p.id === ctx.person; })[0];
+        var defaults = { hukou_address: found.household.address, residence: found.household.address, situation: "living" };
+        fill(form, Object.assign(defaults, person ? person.answers : {}));
+      });
+    });
+  }
+
+  window.CanbaoForms = { showErrors: showErrors, answers: answers, openRequired: openRequired };
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.form").forEach(function (form) {
       form.addEventListener("input", function () { refresh(form); });
       form.addEventListener("change", function () { refresh(form); });
       refresh(form);
+      if (!form.getAttribute("data-kind")) return;
+      listErrors(form);
+      var ready = window.Canbao && Canbao.page && Canbao.page.ready;
+      if (ready) ready.then(function () { enhance(form); }); else enhance(form);
     });
     document.querySelectorAll("[data-append-x]").forEach(function (btn) {
       btn.addEventListener("click", function () {
