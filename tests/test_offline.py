@@ -129,7 +129,8 @@ def save(phone: Phone, button: str = "保存") -> None:
 
 
 def people_named(store: LocalStore, name: str) -> list[dict]:
-    return [p for p in store.read(Store.village(VILLAGE_A)).all("persons") if p["answers"].get("name") == name]
+    people = store.read(Store.village(VILLAGE_A)).all("persons")
+    return [p for p in people if p["answers"].get("name") == name]
 
 
 def test_three_forms_typed_with_no_signal_upload_once_the_signal_is_back(phone):
@@ -144,8 +145,8 @@ def test_three_forms_typed_with_no_signal_upload_once_the_signal_is_back(phone):
             save(phone)
             assert page.locator("#page-notice").inner_text() == "已保存在手机上，有网络时自动上传。"
         assert "待上传 3 条" in phone.status()
-        assert phone.store().read(Store.index("idnum", numbers["周晓梅"])).find_one("entries",
-                                                                                    key=numbers["周晓梅"]) is None
+        first = numbers["周晓梅"]
+        assert phone.store().read(Store.index("idnum", first)).find_one("entries", key=first) is None
         phone.context.set_offline(False)
         items = phone.wait_uploaded(3)
         phone.open(f"/e/h/{HOUSE}")
@@ -170,8 +171,8 @@ def test_a_server_stopped_mid_upload_still_ends_with_each_form_once(phone):
         phone.page.evaluate("Canbao.page.upload()")  # starts sending, one form after another
         phone.server.kill()  # the server dies under it, mid-request or between two
     with phone.serving():  # started again on the same address and data
-        phone.page.evaluate("Canbao.db.all('outbox').then(items => Promise.all(items.map(i =>"
-                            " Canbao.db.put('outbox', Object.assign(i, {notBefore: 0})))))")  # no backoff wait
+        phone.page.evaluate("Canbao.db.all('outbox').then(items => Promise.all(items.map(i =>"  # no backoff
+                            " Canbao.db.put('outbox', Object.assign(i, {notBefore: 0})))))")
         phone.wait_uploaded(3)
     store = phone.store()
     for name in ("赵一", "赵二", "赵三"):
@@ -286,10 +287,12 @@ def test_nothing_personal_stays_on_the_phone_after_logout(phone):
         page.wait_for_url(re.compile(r"/login"))
         kept = page.evaluate("""async () => {
             const found = {};
-            const db = await new Promise(r => { const q = indexedDB.open('canbao'); q.onsuccess = () => r(q.result); });
+            const db = await new Promise(r => {
+                const q = indexedDB.open('canbao'); q.onsuccess = () => r(q.result); });
             for (const name of db.objectStoreNames) {
-                found[name] = await new Promise(r => { const q = db.transaction(name).objectStore(name).getAll();
-                                                       q.onsuccess = () => r(q.result); });
+                found[name] = await new Promise(r => {
+                    const q = db.transaction(name).objectStore(name).getAll();
+                    q.onsuccess = () => r(q.result); });
             }
             found.caches = await caches.keys();
             return found;
