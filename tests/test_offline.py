@@ -329,3 +329,91 @@ def test_another_user_on_the_same_phone_finds_nothing_of_the_first(phone):
         other.close()
         del page
     assert villages == ["370403001002"] and drafts == []
+
+
+def test_a_household_found_with_no_signal_and_its_people_upload_in_order(phone):
+    with phone.serving():
+        phone.login()
+        phone.context.set_offline(True)
+        page = phone.open(f"/e/v/{VILLAGE_A}/households/new")
+        page.get_by_label("户主姓名").fill("新户主")
+        page.get_by_label("门牌地址").fill("临山村9组99号")
+        page.get_by_label("家庭人口数").fill("2")
+        page.get_by_role("button", name="保存", exact=True).click()
+        page.wait_for_url(re.compile(r"/e/h/new-"))
+        phone.ready()
+        assert page.locator("[data-fill=head-name]").first.inner_text() == "新户主"
+        page.locator("[data-fill=register-link]").click()
+        phone.ready()
+        fill_person(page, "新户主")
+        page.get_by_label("户主", exact=True).check()
+        page.get_by_role("button", name="保存", exact=True).click()
+        page.wait_for_url(re.compile(r"/e/h/new-.*queued"))
+        phone.ready()
+        assert "待上传 2 条" in phone.status()
+        phone.context.set_offline(False)
+        items = phone.wait_uploaded(2)
+    store = phone.store()
+    house = next(i for i in items if i["kind"] == "household")
+    village, doc_id = house["ref"].split(".")
+    person = people_named(store, "新户主")
+    assert village == VILLAGE_A and len(person) == 1 and person[0]["household"] == int(doc_id)
+    assert store.read(Store.village(VILLAGE_A)).get("households", int(doc_id))["address"] == "临山村9组99号"
+
+
+def test_a_refused_form_shows_each_error_beside_its_field_and_a_list_that_leads_to_them(phone):
+    with phone.serving():
+        phone.login()
+        page = phone.open(f"/e/h/{HOUSE}/register")
+        fill_person(page, "错号码")
+        page.get_by_label("联系电话").fill("12345")
+        page.get_by_role("button", name="保存", exact=True).click()
+        summary = page.locator("#error-summary")
+        summary.wait_for()
+        assert summary.inner_text().startswith("有 1 处需要修改")
+        assert "联系电话" in summary.inner_text()
+        assert "11位手机号码" in page.locator("#field-phone .error").inner_text()
+        assert page.evaluate("document.activeElement.id") == "in-phone"  # the first error, focused
+        assert "outbox=" in page.url  # the corrected form replaces the one kept, not a second copy
+        page.get_by_label("联系电话").fill("13712345678")
+        page.get_by_role("button", name="保存", exact=True).click()
+        page.wait_for_url(re.compile(r"saved="))
+        phone.ready()
+        assert [i["state"] for i in phone.outbox()] == ["done"]
+    assert len(people_named(phone.store(), "错号码")) == 1
+
+
+def test_without_a_service_worker_the_form_still_saves(phone):
+    with phone.serving():
+        context = phone.new_context(service_workers="block")
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("用户名").fill("e001001")
+        page.get_by_label("密码").fill("canbao-demo")
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(re.compile(r"/e/"))
+        page.goto(f"/e/h/{HOUSE}/register")
+        page.wait_for_function("window.Canbao && Canbao.page && Canbao.page.ready")
+        fill_person(page, "无后台")
+        page.get_by_role("button", name="保存", exact=True).click()
+        page.wait_for_url(re.compile(r"saved="))
+        context.close()
+    assert len(people_named(phone.store(), "无后台")) == 1
+
+
+def test_the_outbox_exported_to_a_file_is_loaded_on_the_server(phone, app, tmp_path):
+    with phone.serving():
+        phone.login()
+        phone.context.set_offline(True)
+        page = phone.open(f"/e/h/{HOUSE}/register")
+        fill_person(page, "最后一招")
+        save(phone)
+        phone.open("/e/")
+        with page.expect_download() as download:
+            page.locator("[data-action=export]").click()
+        path = tmp_path / "outbox.json"
+        download.value.save_as(path)
+    result = app.test_cli_runner().invoke(args=["submissions", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "最后一招（人员）：已导入" in result.output
+    assert len(people_named(phone.store(), "最后一招")) == 1

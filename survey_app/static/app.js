@@ -103,7 +103,7 @@
     box.setAttribute("role", "alert");
     box.setAttribute("tabindex", "-1");
     var head = document.createElement("p");
-    head.textContent = message || text("errors_count").replace("%n", fields.length);
+    head.textContent = fields.length ? text("errors_count").replace("%n", fields.length) : message;
     box.appendChild(head);
     var list = document.createElement("ul");
     Array.prototype.forEach.call(fields, function (field) {
@@ -189,6 +189,7 @@
       if (!form.elements.uuid.value) setUuid(form, C.rules.uuid());
       refresh(form);
       listErrors(form);
+      document.body.setAttribute("data-ready", String(Math.round(performance.now())));
     });
 
     var timer = null;

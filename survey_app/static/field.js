@@ -77,8 +77,10 @@
         out.error = null;
       } else if (v === "fix") {
         out.state = "fix";
-        out.error = { code: body.error || String(status), message: body.message || "",
-                      errors: body.errors || {} };
+        var errors = body.errors || {};
+        // A number registered elsewhere is an answer to correct: shown next to the ID field.
+        if (body.error === "duplicate_id_number" && !errors.id_number) errors = { id_number: body.message };
+        out.error = { code: body.error || String(status), message: body.message || "", errors: errors };
       } else if (v === "retry") {
         out.attempts = (item.attempts || 0) + 1;
         out.notBefore = now + rules.backoff(out.attempts, random);
