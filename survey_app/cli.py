@@ -56,7 +56,7 @@ def _grid():
 def register_commands(app: Flask) -> None:
     from .print_cli import print_group
     for command in (demo, serve, backup, restore, check, user, grid_group, roster_group,
-                    portal_group, print_group):
+                    submissions_group, portal_group, print_group):
         app.cli.add_command(command)
 
 
@@ -235,6 +235,39 @@ def _import_one_roster(scope, definition, village: str | None, path: Path) -> No
     click.echo(f"{path.name}：已导入 {counts['villages']} 个村（社区）{counts['households']} 户 "
                f"{counts['persons']} 人（用时 {seconds:.1f} 秒）；"
                f"已在系统中的 {counts['skipped']} 人未重复导入。")
+
+
+@click.group("submissions", help="登记表（一人一表）。")
+def submissions_group() -> None:
+    pass
+
+
+@submissions_group.command("import", help="导入从手机导出的待上传文件（.json）：按 uuid 去重，逐条报告结果。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", "username", default=None, help="表单所属账号（默认取文件中的账号）")
+@with_appcontext
+def submissions_import(path: str, username: str | None) -> None:
+    from . import outbox_import, registry, users
+    try:
+        data = outbox_import.read(Path(path).read_bytes())
+    except outbox_import.ImportFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    username = username or str(data.get("user") or "")
+    account = users.find_user(_store(), username)
+    if account is None:
+        raise click.ClickException(f"账号“{username}”不存在：用 --user 指定表单所属的账号。")
+    scope = registry.Scope(_grid().villages_of_area(account["area"]), username)
+    outcomes = outbox_import.load(_store(), scope, data)
+    for outcome in outcomes:
+        what = "家庭户" if outcome.kind == "household" else "人员"
+        tail = f" {outcome.ref}" + (f" 回执号 {outcome.receipt}" if outcome.receipt else "")
+        click.echo(f"  {outcome.label}（{what}）：{outcome.result}{tail if outcome.ref else ''}")
+    drafts = len(data.get("drafts") or [])
+    failed = sum(1 for o in outcomes if not o.ok)
+    click.echo(f"共 {len(outcomes)} 条：导入或已有 {len(outcomes) - failed} 条，未导入 {failed} 条；"
+               f"另有草稿 {drafts} 份（未提交的表单不导入）。")
+    if failed:
+        raise SystemExit(1)
 
 
 @click.group("portal", help="公众政策门户（Pelican 静态站点）。")

@@ -159,3 +159,43 @@ def test_serve_on_a_busy_port_says_which_option_picks_another(app):
     assert result.exit_code == 1
     assert f"端口 {port} 已被其他程序占用" in result.output and "--port" in result.output
     assert "Traceback" not in result.output and "正在" not in result.output
+
+
+def test_an_exported_outbox_is_imported_with_the_api_s_rules_and_a_report(app, store, tmp_path):
+    import json
+
+    from helpers import submission
+
+    house = "370403001001.1"
+    first = submission(house, name="导入甲")
+    new_house = "5f0e1c1e-0000-4000-8000-000000000001"
+    items = [
+        {"uuid": "h-1", "kind": "household", "village": "370403001001", "label": "新户",
+         "payload": {"uuid": new_house, "head_name": "新户", "address": "临山村5组5号",
+                     "members_count": "1"}, "created": 1, "state": "waiting"},
+        {"uuid": first["uuid"], "kind": "person", "household": house, "label": "导入甲",
+         "payload": first, "created": 2, "state": "waiting"},
+        {"uuid": "p-2", "kind": "person", "household": f"new-{new_house}", "label": "新户",
+         "payload": submission("", name="新户"), "created": 3, "state": "fix"},
+        {"uuid": "p-3", "kind": "person", "household": house, "label": "坏表",
+         "payload": submission(house, phone="1"), "created": 4, "state": "waiting"},
+        {"uuid": "p-4", "kind": "person", "household": house, "label": "已传", "created": 5,
+         "payload": submission(house), "state": "done"},
+    ]
+    path = tmp_path / "outbox.json"
+    path.write_text(json.dumps({"format": "canbao-outbox", "version": 1, "user": "e001001",
+                                "outbox": items, "drafts": [{"id": "d"}]}, ensure_ascii=False))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["submissions", "import", str(path)])
+    assert result.exit_code == 1  # the bad form is reported, the others are in
+    assert "导入甲（人员）：已导入" in result.output and "新户（家庭户）：已导入" in result.output
+    assert "新户（人员）：已导入" in result.output  # registered into the household made just before
+    assert "坏表（人员）：未导入：表单有错误" in result.output and "已传" not in result.output
+    assert "另有草稿 1 份" in result.output
+    again = runner.invoke(args=["submissions", "import", str(path)])
+    assert "导入甲（人员）：已有（重复提交）" in again.output
+    assert "新户（家庭户）：已有（重复提交）" in again.output
+    names = [p["answers"]["name"] for p in store.read(Store.village("370403001001")).all("persons")]
+    assert names.count("导入甲") == 1 and names.count("新户") == 1
+    foreign = runner.invoke(args=["submissions", "import", str(path), "--user", "e002001"])
+    assert "导入甲（人员）：未导入：家庭户不存在或不在该账号的范围内" in foreign.output
