@@ -48,7 +48,8 @@ def options(config: dict[str, Any], host: str, port: int, workers: int | None,
         "graceful_timeout": 30,
         "forwarded_allow_ips": "",  # forwarded headers are not trusted unless a setting says so
         "proc_name": "canbao",
-        "accesslog": None,
+        "accesslog": config["ACCESS_LOG"] or None,
+        "access_log_format": '%(h)s %(m)s %(U)s %(s)s %(B)s %(M)sms',  # no query string: it may hold a name
         "errorlog": "-",
         "loglevel": "warning",
     }

@@ -34,11 +34,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXPORTS_DIR", str(PROJECT_ROOT / "exports"), "Where generated files land."),
     Setting("PORTAL_OUTPUT", str(PROJECT_ROOT / "portal" / "output"), "Built portal folder."),
     Setting("HTTPS", 0, "1 when served over HTTPS: session cookies are then marked Secure."),
+    Setting("TRUSTED_PROXIES", 0, "Reverse proxies in front (TLS): their X-Forwarded-* headers are "
+            "believed only when this says how many there are."),
     Setting("LOGIN_MAX_FAILURES", 5, "Failed logins allowed per user or address in the window."),
     Setting("LOGIN_WINDOW_SECONDS", 900, "Window for counting failed logins."),
     Setting("SESSION_HOURS", 12, "How long a login lasts: one working day in the field."),
     Setting("PUBLIC_URL", "http://127.0.0.1:5000", "Base URL printed in QR codes and notices."),
     Setting("WORKERS", 0, "Server worker processes; 0: one per CPU core."),
+    Setting("ACCESS_LOG", "", "Where canbao serve logs each request (a file, or - for the screen); "
+            "empty: none.  Paths and sizes only: no answers, no ID numbers."),
     Setting("THREADS", 8, "Threads per worker process (requests served at once by each)."),
     Setting("MAX_CONNECTIONS", 1000, "Open connections a worker holds, idle keep-alive ones included."),
     Setting("KEEPALIVE_SECONDS", 75, "How long an idle phone's connection waits open for its next request."),

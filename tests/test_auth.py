@@ -93,3 +93,23 @@ def test_https_setting_marks_the_session_cookie_secure(data_dir):
     plain = create_app({"DATA": str(data_dir), "SECRET_KEY": "x"})
     assert secure.config["SESSION_COOKIE_SECURE"] is True
     assert plain.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_forwarded_headers_are_believed_only_when_a_setting_says_so(data_dir):
+    from flask import request
+
+    from survey_app import create_app
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "canbao.gov.cn",
+                 "X-Forwarded-For": "203.0.113.9"}
+    seen = {}
+    for hops in (0, 1):
+        app = create_app({"DATA": str(data_dir), "SECRET_KEY": "x", "TRUSTED_PROXIES": hops})
+
+        def probe(hops=hops):
+            seen[hops] = (request.scheme, request.host, request.remote_addr)
+            return ""
+
+        app.add_url_rule("/probe", "probe", probe)
+        app.test_client().get("/probe", headers=forwarded)
+    assert seen[0] == ("http", "localhost", "127.0.0.1")
+    assert seen[1] == ("https", "canbao.gov.cn", "203.0.113.9")
