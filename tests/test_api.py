@@ -235,3 +235,17 @@ def test_late_retry_of_a_first_form_after_an_edit_is_still_a_replay(auth, client
     assert late.status_code == 200 and late.get_json()["id"] == created["id"]
     person = client.get(f"/api/v1/persons/{created['id']}").get_json()
     assert person["answers"]["phone"] == "0632-4400001"  # the retry changed nothing
+
+
+def test_the_bundle_holds_only_the_enumerator_s_own_villages(auth, client):
+    auth.login("e001001")
+    bundle = client.get("/api/v1/bundle").get_json()
+    assert bundle["username"] == "e001001"
+    assert [v["code"] for v in bundle["villages"]] == [VILLAGE_A]
+    village = bundle["villages"][0]
+    assert village["households"] and village["persons"]
+    for person in village["persons"]:
+        assert person["household"].startswith(VILLAGE_A + ".") and person["answers"]["id_number"]
+    auth.logout()
+    auth.login("township")
+    assert client.get("/api/v1/bundle").status_code == 404  # staff do not carry a township in a phone
