@@ -242,7 +242,8 @@ def submissions_group() -> None:
     pass
 
 
-@submissions_group.command("import", help="导入从手机导出的待上传文件（.json）：按 uuid 去重，逐条报告结果。")
+@submissions_group.command(
+    "import", help="导入从手机导出的待上传文件（.json）：待上传表单和草稿，按 uuid 去重，逐条报告结果。")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--user", "username", default=None, help="表单所属账号（默认取文件中的账号）")
 @with_appcontext
@@ -262,10 +263,9 @@ def submissions_import(path: str, username: str | None) -> None:
         what = "家庭户" if outcome.kind == "household" else "人员"
         tail = f" {outcome.ref}" + (f" 回执号 {outcome.receipt}" if outcome.receipt else "")
         click.echo(f"  {outcome.label}（{what}）：{outcome.result}{tail if outcome.ref else ''}")
-    drafts = len(data.get("drafts") or [])
     failed = sum(1 for o in outcomes if not o.ok)
-    click.echo(f"共 {len(outcomes)} 条：导入或已有 {len(outcomes) - failed} 条，未导入 {failed} 条；"
-               f"另有草稿 {drafts} 份（未提交的表单不导入）。")
+    click.echo(f"共 {len(outcomes)} 条（含草稿，人员草稿按“暂存”导入）："
+               f"导入或已有 {len(outcomes) - failed} 条，未导入 {failed} 条。")
     if failed:
         raise SystemExit(1)
 

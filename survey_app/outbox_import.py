@@ -4,8 +4,10 @@ A phone that cannot upload (broken, no signal for weeks) exports its outbox to a
 file.  Loading it applies the same rules as the API: each form by its uuid (a form
 already received is a replay, the same uuid with other content a conflict),
 households before the people registered in them, and only inside the area of
-the account the forms belong to.  Nothing is changed by a form that is refused;
-the report says, form by form, what happened.
+the account the forms belong to.  Drafts in the file are kept too: a person's
+draft is saved as 暂存 (visited, incomplete, finished later from any phone), a
+household's draft only when it is complete.  Nothing is changed by a form that
+is refused; the report says, form by form, what happened.
 """
 
 from __future__ import annotations
@@ -49,11 +51,27 @@ def read(raw: bytes) -> dict[str, Any]:
 
 
 def load(store: Store, scope: Scope, data: dict[str, Any]) -> list[Outcome]:
-    """Apply every unsent form of an exported outbox, oldest first, households before people."""
+    """Apply every unsent form and draft of an exported outbox, oldest first, households before people."""
     forms = [i for i in data["outbox"] if isinstance(i, dict) and i.get("state") != "done"]
+    queued = {i.get("uuid") for i in forms}
+    drafts = data.get("drafts") if isinstance(data.get("drafts"), list) else []
+    forms += [_as_item(d) for d in drafts if isinstance(d, dict) and d.get("uuid") not in queued]
     forms.sort(key=lambda i: (i.get("kind") != "household", i.get("created", 0)))
     new_households: dict[str, str] = {}
     return [_one(store, scope, item, new_households) for item in forms]
+
+
+def _as_item(draft: dict[str, Any]) -> dict[str, Any]:
+    """A draft in the shape of an outbox item; a person's draft goes in as 暂存."""
+    values = draft.get("values") if isinstance(draft.get("values"), dict) else {}
+    payload = {**values, "uuid": draft.get("uuid")}
+    if draft.get("kind") == "person":
+        payload.update(household=draft.get("household"), incomplete=True)
+        if draft.get("person"):
+            payload["person"] = draft["person"]
+    name = values.get("name") or values.get("head_name") or "（未填姓名）"
+    return {"kind": draft.get("kind"), "village": draft.get("village"), "household": draft.get("household"),
+            "payload": payload, "label": f"{name}（草稿）", "created": draft.get("updated", 0)}
 
 
 def _one(store: Store, scope: Scope, item: dict[str, Any], new_households: dict[str, str]) -> Outcome:

@@ -182,16 +182,25 @@ def test_an_exported_outbox_is_imported_with_the_api_s_rules_and_a_report(app, s
         {"uuid": "p-4", "kind": "person", "household": house, "label": "已传", "created": 5,
          "payload": submission(house), "state": "done"},
     ]
+    half = {key: first[key] for key in ("name", "ethnicity")}
+    drafts = [{"id": "d-1", "kind": "person", "household": house, "village": "370403001001",
+               "uuid": "5f0e1c1e-0000-4000-8000-00000000000d", "values": {**half, "name": "草稿乙"},
+               "updated": 6},
+              {"id": "d-2", "kind": "person", "household": house, "uuid": first["uuid"],
+               "values": {"name": "导入甲"}, "updated": 7}]  # already queued: the outbox form wins
     path = tmp_path / "outbox.json"
     path.write_text(json.dumps({"format": "canbao-outbox", "version": 1, "user": "e001001",
-                                "outbox": items, "drafts": [{"id": "d"}]}, ensure_ascii=False))
+                                "outbox": items, "drafts": drafts}, ensure_ascii=False))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["submissions", "import", str(path)])
     assert result.exit_code == 1  # the bad form is reported, the others are in
     assert "导入甲（人员）：已导入" in result.output and "新户（家庭户）：已导入" in result.output
     assert "新户（人员）：已导入" in result.output  # registered into the household made just before
     assert "坏表（人员）：未导入：表单有错误" in result.output and "已传" not in result.output
-    assert "另有草稿 1 份" in result.output
+    assert "草稿乙（草稿）（人员）：已导入" in result.output and "导入甲（草稿）" not in result.output
+    kept = next(p for p in store.read(Store.village("370403001001")).all("persons")
+                if p["answers"]["name"] == "草稿乙")
+    assert kept["status"] == "incomplete" and "id_number" in kept["missing"]
     again = runner.invoke(args=["submissions", "import", str(path)])
     assert "导入甲（人员）：已有（重复提交）" in again.output
     assert "新户（家庭户）：已有（重复提交）" in again.output

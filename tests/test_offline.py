@@ -223,6 +223,20 @@ def test_an_ended_session_loses_no_typed_answer_and_the_form_uploads_after_login
     assert len(person) == 1 and person[0]["answers"]["id_number"] == number
 
 
+def test_a_csrf_token_gone_stale_on_the_phone_is_fetched_again_and_nothing_is_lost(phone):
+    with phone.serving():
+        phone.login()
+        phone.context.set_offline(True)
+        page = phone.open(f"/e/h/{HOUSE}/register")
+        fill_person(page, "吴小青")
+        save(phone)
+        page.evaluate("Canbao.db.setMeta('csrf', 'a-token-from-yesterday')")
+        phone.context.set_offline(False)
+        phone.wait_uploaded(1)
+        assert page.evaluate("Canbao.db.meta('paused')") in (None, "")
+    assert len(people_named(phone.store(), "吴小青")) == 1
+
+
 def test_a_half_typed_form_survives_no_signal_a_reload_and_a_closed_tab(phone):
     with phone.serving():
         phone.login()
