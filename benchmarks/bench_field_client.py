@@ -40,21 +40,28 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SLOW = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8,
         "uploadThroughput": 400_000 / 8}
 FORM = "/e/h/370403001001.1/register"
-LOGGED = re.compile(r'^\S+ (GET|POST) (\S+) (\d{3}) (\d+|-) ')
+LOGGED = re.compile(r'^\S+ (GET|POST) (\S+) (\d{3}) (\d+|-) (\d+|-) ')
 
 
 class BenchmarkError(RuntimeError):
     pass
 
 
-def sent_since(log: Path, offset: int) -> tuple[int, list[tuple[str, int]]]:
+def sent_since(log: Path, offset: int) -> tuple[int, list[tuple[str, int, int]]]:
+    """Bytes the server sent since ``offset`` of its access log; any failed request stops the run."""
     lines = log.read_text(encoding="utf-8")[offset:].splitlines()
     found = []
     for line in lines:
         match = LOGGED.match(line)
         if match:
-            found.append((match.group(2), int(match.group(4)) if match.group(4) != "-" else 0))
-    return sum(size for _path, size in found), found
+            status = int(match.group(3))
+            if status >= 400:
+                raise BenchmarkError(f"the server answered {status} to {match.group(2)}")
+            written, length = (int(v) if v != "-" else 0 for v in match.group(4, 5))
+            found.append((match.group(2), status, max(written, length)))
+    if not found:
+        raise BenchmarkError("the access log recorded no request: nothing was measured")
+    return sum(size for _path, _status, size in found), found
 
 
 def session_cookie(base: str) -> dict:
@@ -109,8 +116,9 @@ def main() -> None:
             offline = usable_after(page)
             browser.close()
     print("first load of the registration page, everything sent by the server (gzip):")
-    for path, size in requests:
-        print(f"  {size:>7,} B  {path}")
+    for path, status, size in requests:
+        note = "  (304: the browser already had it)" if status == 304 else ""
+        print(f"  {size:>7,} B  {path}{note}")
     verdict = "ok" if total <= 50 * 1024 else "MISSED"
     print(f"  {total:>7,} B  total = {total / 1024:.1f} KB   target ≤ 50 KB: {verdict}")
     print("usable form:")

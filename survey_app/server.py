@@ -49,7 +49,9 @@ def options(config: dict[str, Any], host: str, port: int, workers: int | None,
         "forwarded_allow_ips": "",  # forwarded headers are not trusted unless a setting says so
         "proc_name": "canbao",
         "accesslog": config["ACCESS_LOG"] or None,
-        "access_log_format": '%(h)s %(m)s %(U)s %(s)s %(B)s %(M)sms',  # no query string: it may hold a name
+        # No query string: it may hold a name.  Content-Length as well as bytes written, because
+        # gunicorn counts nothing it hands to sendfile (static files).
+        "access_log_format": '%(h)s %(m)s %(U)s %(s)s %(B)s %({content-length}o)s %(M)sms',
         "errorlog": "-",
         "loglevel": "warning",
     }

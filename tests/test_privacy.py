@@ -37,3 +37,20 @@ def test_app_logs_are_scrubbed_even_in_tracebacks(app, caplog):
     assert "370403199001011234" not in caplog.text
     assert "13812345678" not in caplog.text
     assert "370403********1234" in caplog.text
+
+
+def test_the_access_log_keeps_paths_and_sizes_but_never_a_query_string(data_dir, tmp_path):
+    import urllib.request
+
+    from live_server import server_process
+    log = tmp_path / "access.log"
+    with server_process(data_dir, workers=1, environment={"CANBAO_ACCESS_LOG": str(log)}) as (base, _p):
+        with urllib.request.urlopen(f"{base}/login?next=/e/&q=370403199001011234&tel=13812345678") as answer:
+            assert answer.status == 200
+        with urllib.request.urlopen(f"{base}/static/favicon.svg") as answer:
+            size = len(answer.read())
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert any(" GET /login 200 " in line for line in lines)
+    assert any(" GET /static/favicon.svg 200 " in line and f" {size} " in line for line in lines)
+    text = log.read_text(encoding="utf-8")
+    assert "370403199001011234" not in text and "13812345678" not in text and "next=" not in text
