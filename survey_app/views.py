@@ -61,9 +61,9 @@ PHONE_TEXTS = {  # what field.js and app.js say, translated here like every othe
     "draft": lazy("草稿"), "draft_saved": lazy("草稿保存于 %t"), "unnamed": lazy("（未填姓名）"),
     "registered_of": lazy("已登记 %r / %e 人"), "people_of": lazy("%r/%n人"),
     "registered": lazy("已登记"), "incomplete": lazy("未完成"), "pending": lazy("待登记"),
-    "previous_unsent": lazy("这部手机上还有用户 %u 的 %n 条登记未上传。点“确定”先把它们导出为文件再清除；"
-                            "点“取消”直接清除。"),
-    "logout_unsent": lazy("还有 %n 条登记没有上传。退出会清除手机上的全部数据，这些登记会先导出为文件保存。"
+    "previous_unsent": lazy("这部手机上还有用户 %u 的 %n 条登记或草稿未上传。"
+                            "点“确定”先把它们导出为文件再清除；点“取消”直接清除。"),
+    "logout_unsent": lazy("还有 %n 条登记或草稿没有上传。退出会清除手机上的全部数据，它们会先导出为文件保存。"
                           "确定退出吗？"),
     "required_left": lazy("还有 %n 项必填未答"), "required_done": lazy("必填项已全部填写"),
     "errors_count": lazy("有 %n 处需要修改，尚未上传："), "draft_restored": lazy("已恢复 %t 保存的草稿。"),

@@ -202,6 +202,7 @@
 
     function saveDraft() {
       if (ctx.outbox) return Promise.resolve();  // a queued form is corrected in place
+      if (C.page.leaving) return Promise.resolve();  // logging out: the phone is being emptied
       if (!draftId) {
         draftId = C.rules.uuid();
         var params = new URLSearchParams(location.search);

@@ -243,13 +243,20 @@
   function bindUser() {
     return db.meta("user").then(function (owner) {
       if (!owner || owner === user()) return db.setMeta("user", user());
-      return db.all("outbox").then(function (items) {
-        var unsent = items.filter(function (i) { return i.state !== "done"; });
-        if (unsent.length && root.confirm(T("previous_unsent").replace("%n", unsent.length).replace("%u", owner))) {
-          return exportFile(owner, unsent).then(function () { return db.wipe(); });
+      return unsentWork().then(function (work) {
+        if (work.count && root.confirm(T("previous_unsent").replace("%n", work.count).replace("%u", owner))) {
+          return exportFile(owner, work.outbox).then(function () { return db.wipe(); });
         }
         return db.wipe();
       }).then(function () { return db.setMeta("user", user()); });
+    });
+  }
+
+  // What logging out would lose: forms not yet uploaded, and drafts not yet saved.
+  function unsentWork() {
+    return Promise.all([db.all("outbox"), db.all("drafts")]).then(function (r) {
+      var outbox = r[0].filter(function (i) { return i.state !== "done"; });
+      return { outbox: outbox, count: outbox.length + r[1].length };
     });
   }
 
@@ -337,10 +344,10 @@
       form.addEventListener("submit", function (event) {
         if (form.getAttribute("data-wiped")) return;
         event.preventDefault();
-        db.all("outbox").then(function (items) {
-          var unsent = items.filter(function (i) { return i.state !== "done"; });
-          if (unsent.length && !root.confirm(T("logout_unsent").replace("%n", unsent.length))) return null;
-          return (unsent.length ? exportFile(user(), unsent) : Promise.resolve()).then(forgetEverything);
+        unsentWork().then(function (work) {
+          if (work.count && !root.confirm(T("logout_unsent").replace("%n", work.count))) return null;
+          page.leaving = true;  // a draft saved after this (pagehide) would outlive the wipe
+          return (work.count ? exportFile(user(), work.outbox) : Promise.resolve()).then(forgetEverything);
         }).then(function (done) {
           if (done === null) return;
           form.setAttribute("data-wiped", "1");
