@@ -47,6 +47,9 @@ KINDS = {
     "progress": "全民参保入户登记进度通报",
 }
 PUBLIC_KINDS = ("collection", "roster")
+# The order of static/print/print.css: rare name characters (extensions A-H) fall back to
+# HanaMin, then BabelStone; an SVG chart in a PDF names its fonts itself.
+PDF_FONTS = "WenQuanYi Micro Hei, DejaVu Sans, HanaMinA, HanaMinB, BabelStone Han"
 CHUNK_PAGES = 40          # small enough that one chunk's layout stays well under 200 MB
 RENDER_SECONDS = 60       # per chunk or single document, before it is killed
 MAX_BLANK = 500
@@ -164,8 +167,19 @@ def relevance_note(definition: FormDefinition, all_of: tuple, any_of: tuple) -> 
     return f"（{'且'.join(parts)}时填写）" if parts else ""
 
 
+# An age term as an instruction on paper: 年满16周岁 reads "from the 16th birthday on".
+AGE_WORDS = {
+    ("age", ">="): "年满{n}周岁", ("age", ">"): "超过{n}周岁",
+    ("age", "<"): "未满{n}周岁", ("age", "<="): "不超过{n}周岁",
+    ("age_months", ">="): "出生满{n}个月", ("age_months", ">"): "出生超过{n}个月",
+    ("age_months", "<"): "出生未满{n}个月", ("age_months", "<="): "出生{n}个月内",
+}
+
+
 def _condition_words(definition: FormDefinition, condition: tuple) -> str:
     name, op, expected = condition
+    if (name, op) in AGE_WORDS:
+        return AGE_WORDS[name, op].format(n=expected)
     fld = definition.field(name)
     if op == "length":
         return f"{fld.label}为{expected}位"
@@ -473,7 +487,7 @@ def bar_chart(rows: list[dict[str, Any]], width: int = 480, bar: int = 16) -> Ma
     label_w, gap = 110, 6
     height = len(rows) * (bar + gap) + gap
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + label_w + 50}" '
-             f'height="{height}" font-family="WenQuanYi Micro Hei" font-size="11">']
+             f'height="{height}" font-family="{PDF_FONTS}" font-size="11">']
     for i, row in enumerate(rows):
         share = row["persons_registered"] / row["persons_expected"] if row["persons_expected"] else 0
         y = gap + i * (bar + gap)

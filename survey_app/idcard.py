@@ -2,9 +2,14 @@
 
 python-stdnum supplies the ISO 7064 MOD 11-2 check character and the county
 table, but its ``validate`` rejects a number whose county code was created after
-the birth year.  Numbers carry the code of the office that issued them, so real
-adults hold such codes (anyone born before 1999 with a 榆阳区 610802 number):
-here an unknown or newer county is a warning, never a refusal.
+the birth year.  Numbers carry the code of the office that issued them and are
+reissued when a county is renamed or split, so real adults hold such codes (anyone
+born before 1999 with a 榆阳区 610802 number): a known code is never questioned,
+whatever the birth year, and only a code the table does not know is a warning.
+Nothing about the county is ever a refusal.
+
+Ages (the form's ``age`` terms) are counted from the birth date in the number
+against :func:`current_date`, the campaign's one clock.
 """
 
 from __future__ import annotations
@@ -17,10 +22,20 @@ from functools import lru_cache
 from stdnum import numdb
 from stdnum.cn import ric
 
+from . import textnorm
 from .i18n import lazy
 
 ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
 LEGACY_PATTERN = re.compile(r"^\d{15}$")
+EARLIEST_BIRTH_YEAR = 1890
+# The campaign's time zone, Asia/Shanghai (UTC+8 all year, no summer time): the same
+# as registry.CHINA, defined here because registry → formdef → this module (no cycle).
+CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def current_date() -> dt.date:
+    """Today in China: the one clock ID numbers and ages are judged by (tests replace it)."""
+    return dt.datetime.now(CHINA).date()
 
 
 class IdNumberError(ValueError):
@@ -37,7 +52,8 @@ class IdNumber:
 
 
 def normalise(raw: str) -> str:
-    return re.sub(r"\s+", "", raw or "").upper()
+    """Full-width digits, spaces and a lower-case x, as input methods type them, folded away."""
+    return textnorm.fold_code(raw or "")
 
 
 def upgrade_legacy(number: str) -> str:
@@ -47,7 +63,7 @@ def upgrade_legacy(number: str) -> str:
 
 
 def parse(raw: str, today: dt.date | None = None, *, upgrade_confirmed: bool = False) -> IdNumber:
-    today = today or dt.date.today()
+    today = today or current_date()
     number = normalise(raw)
     if LEGACY_PATTERN.match(number):
         if not upgrade_confirmed:
@@ -65,11 +81,33 @@ def parse(raw: str, today: dt.date | None = None, *, upgrade_confirmed: bool = F
     birth = _birth_date(number)
     if birth > today:
         raise IdNumberError(lazy("号码中的出生日期 %(d)s 晚于今天。", d=birth.isoformat()))
-    if birth.year < 1890:
+    if birth.year < EARLIEST_BIRTH_YEAR:
         raise IdNumberError(lazy("号码中的出生年份 %(y)d 不合理。", y=birth.year))
     county, warnings = _county(number, birth.year)
     sex = "male" if int(number[16]) % 2 else "female"
     return IdNumber(number, birth, sex, county, tuple(warnings))
+
+
+def birth_date_of(raw: object, today: dt.date | None = None) -> dt.date | None:
+    """The birth date a typed number shows, or None while it cannot be read yet.
+
+    What the form's age terms count from, on the server and (static/app.js) in the
+    browser alike: an 18-digit number with a correct check character, or a 15-digit
+    legacy number (born 19yy) before its upgrade is confirmed; a date that exists,
+    is not after today and not before 1890.  Never an error: ``parse`` says what is wrong.
+    """
+    number = normalise(str(raw)) if raw is not None else ""
+    if LEGACY_PATTERN.match(number):
+        number = upgrade_legacy(number)
+    if not ID_PATTERN.match(number) or ric.calc_check_digit(number) != number[-1]:
+        return None
+    try:
+        birth = _birth_date(number)
+    except IdNumberError:
+        return None
+    if birth > (today or current_date()) or birth.year < EARLIEST_BIRTH_YEAR:
+        return None
+    return birth
 
 
 def _birth_date(number: str) -> dt.date:
@@ -88,18 +126,29 @@ def _county(number: str, birth_year: int) -> tuple[str | None, list[str]]:
 
 @lru_cache(maxsize=8192)
 def _county_in(code: str, birth_year: int) -> tuple[str | None, tuple]:
-    """The county a code named in a birth year (stdnum's table lookup is slow: remembered)."""
-    number = f"{code}{birth_year:04d}0101000"
-    number += ric.calc_check_digit(number + "0")
+    """The county a code names, as named in the birth year where the table says (remembered).
+
+    A known code is never a warning, even one set up after the birth year: numbers
+    are reissued under the current code, so most elderly people hold such numbers.
+    """
     results = numdb.get("cn/loc").info(code)
-    info = {k: v for _part, props in results for k, v in props.items()}
-    if not info:
+    names = {k: v for _part, props in results for k, v in props.items()}.get("county")
+    if not names:  # neither the code nor its county (a known province is not enough)
         return None, (lazy("行政区划代码 %(c)s 未收录，请核对证件（不影响保存）。", c=code),)
-    try:
-        place = ric.get_birth_place(number)
-    except ric.InvalidComponent:
-        latest = info["county"].split(",")[-1].split("]")[-1]
-        return latest, (
-            lazy("行政区划代码 %(c)s 晚于出生年份设立，多为后来换发的证件，可以保存。", c=code),
-        )
-    return place.get("county"), ()
+    return _name_in(names, birth_year), ()
+
+
+_PERIOD = re.compile(r"^\[(\d*)-(\d*)\](.*)$")
+
+
+def _name_in(names: str, year: int) -> str:
+    """'[-1991]东郊区,[1992-]东丽区' → the name in force in ``year``, else the latest one."""
+    latest = ""
+    for entry in names.split(","):
+        period = _PERIOD.match(entry)
+        if not period:
+            return entry
+        start, end, latest = period.groups()
+        if (not start or int(start) <= year) and (not end or year <= int(end)):
+            return latest
+    return latest

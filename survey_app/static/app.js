@@ -3,11 +3,133 @@
 // every answer kept as a draft while typing, a form that goes to the outbox on 保存, its
 // errors listed with links, and how many required answers are still open.  Without this
 // script every field shows and the server decides, as before.
-(function () {
+// The relevance rules (formRules) are pure and run under node too: tests/js/relevance.test.js.
+(function (root) {
   "use strict";
   var WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   var CHECK = "10X98765432";
   var SKIP = { csrf_token: 1, uuid: 1, token: 1, incomplete: 1 };
+
+  // -- relevance: the vocabulary and the settling of survey_app/formdef.py, the same way --------
+  // Quantities a condition may name instead of a field: calendar months per unit since the
+  // birth date in the form's ID number (formdef.QUANTITIES).
+  var QUANTITIES = { age: 12, age_months: 1 };
+  var COMPARE = {
+    ">=": function (a, b) { return a >= b; }, ">": function (a, b) { return a > b; },
+    "<": function (a, b) { return a < b; }, "<=": function (a, b) { return a <= b; }
+  };
+
+  // As idcard.normalise (textnorm.fold_code): full-width ASCII folded, spaces gone, upper case.
+  function foldCode(raw) {
+    return String(raw === null || raw === undefined ? "" : raw)
+      .replace(/[\uFF01-\uFF5E]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xFEE0); })
+      .replace(/[\s\u200B\uFEFF]+/g, "").toUpperCase();
+  }
+
+  function checkChar(id) {
+    var sum = 0;
+    for (var i = 0; i < 17; i++) sum += Number(id[i]) * WEIGHTS[i];
+    return CHECK[sum % 11];
+  }
+
+  // 15 digits (before 1999) → 18, as idcard.upgrade_legacy: the century 19 and a check character.
+  function upgradeLegacy(id15) {
+    var body = id15.slice(0, 6) + "19" + id15.slice(6);
+    return body + checkChar(body);
+  }
+
+  function daysIn(y, m) {
+    var leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
+  }
+  function dayNumber(day) { return day.y * 10000 + day.m * 100 + day.d; }
+  function isoDay(day) { return day.y + "-" + ("0" + day.m).slice(-2) + "-" + ("0" + day.d).slice(-2); }
+
+  // As formdef.add_months: the same day so many months later, or that month's last day.
+  function addMonths(day, months) {
+    var total = day.m - 1 + months;
+    var y = day.y + Math.floor(total / 12), m = total - Math.floor(total / 12) * 12 + 1;
+    return { y: y, m: m, d: Math.min(day.d, daysIn(y, m)) };
+  }
+
+  // Today in China (UTC+8 all year): the date ages are counted to, as idcard.current_date.
+  function chinaToday(now) {
+    var t = new Date((now === undefined ? Date.now() : now) + 8 * 3600 * 1000);
+    return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() };
+  }
+
+  // What a typed number shows before it is saved: the upgraded 18 digits, or why not (null: too short).
+  function readId(raw) {
+    var id = foldCode(raw);
+    var legacy = /^\d{15}$/.test(id);
+    if (legacy) id = upgradeLegacy(id);
+    if (!/^\d{17}[\dX]$/.test(id)) return null;
+    if (checkChar(id) !== id[17]) return { error: "check" };
+    return { number: id, legacy: legacy, sex: Number(id[16]) % 2 ? "male" : "female",
+             birth: { y: Number(id.slice(6, 10)), m: Number(id.slice(10, 12)), d: Number(id.slice(12, 14)) } };
+  }
+
+  // As idcard.birth_date_of: a date that exists, not after today, not before 1890; else null.
+  function birthDate(raw, today) {
+    var read = readId(raw);
+    var b = read && read.birth;
+    if (!b || b.m < 1 || b.m > 12 || b.d < 1 || b.d > daysIn(b.y, b.m)) return null;
+    if (dayNumber(b) > dayNumber(today) || b.y < 1890) return null;
+    return b;
+  }
+
+  // facts: { values (answers of the fields asked), birth, today }, as formdef.Facts.
+  function holds(cond, facts) {
+    var unit = QUANTITIES[cond[0]];
+    if (unit) {
+      if (!facts.birth) return false;  // an unknown age holds no term
+      return COMPARE[cond[1]](dayNumber(facts.today), dayNumber(addMonths(facts.birth, cond[2] * unit)));
+    }
+    var raw = facts.values[cond[0]];
+    var actual = String(raw === null || raw === undefined ? "" : raw).trim();
+    switch (cond[1]) {
+      case "==": return actual === cond[2];
+      case "!=": return actual !== cond[2];
+      case "in": return cond[2].indexOf(actual) >= 0;
+      case "length": return foldCode(actual).length === cond[2];
+    }
+    return true;
+  }
+
+  function conditionsHold(all, any, facts) {
+    return all.every(function (c) { return holds(c, facts); }) &&
+      (!any.length || any.some(function (c) { return holds(c, facts); }));
+  }
+
+  // As FormDefinition.settle.  items: what may be hidden (sections, fields), each
+  // { all, any, names: the fields it holds }.  A field hidden counts as unanswered in every
+  // condition; read again until nothing changes.  → { shown: [bool per item], facts }.
+  function settle(items, values, idField, today) {
+    var birth = idField ? birthDate(values[idField], today) : null;
+    var hidden = {};
+    for (var pass = 0; pass <= items.length + 1; pass++) {
+      var kept = {};
+      Object.keys(values).forEach(function (k) { if (!hidden[k]) kept[k] = values[k]; });
+      var facts = { values: kept, birth: idField && hidden[idField] ? null : birth, today: today };
+      var shown = items.map(function (it) { return conditionsHold(it.all || [], it.any || [], facts); });
+      var next = {};
+      items.forEach(function (it, i) { if (!shown[i]) it.names.forEach(function (n) { next[n] = true; }); });
+      if (Object.keys(next).sort().join() === Object.keys(hidden).sort().join()) return { shown: shown, facts: facts };
+      hidden = next;
+    }
+    return { shown: shown, facts: facts };
+  }
+
+  // As FormDefinition._apply_checks: the first check an answer given fails, or null.
+  function failedCheck(checks, value, facts) {
+    if (!String(value === null || value === undefined ? "" : value).trim()) return null;
+    return checks.filter(function (k) { return conditionsHold(k.when, [], facts); })[0] || null;
+  }
+
+  var formRules = { foldCode: foldCode, readId: readId, birthDate: birthDate, addMonths: addMonths,
+    chinaToday: chinaToday, holds: holds, settle: settle, failedCheck: failedCheck, isoDay: isoDay };
+  if (typeof module === "object" && module.exports) module.exports = formRules;
+  if (typeof document === "undefined") return;  // node: the rules only
 
   function answers(form) {
     var out = {};
@@ -18,42 +140,51 @@
     return out;
   }
 
-  function holds(cond, values) {
-    var actual = (values[cond[0]] || "").trim();
-    switch (cond[1]) {
-      case "==": return actual === cond[2];
-      case "!=": return actual !== cond[2];
-      case "in": return cond[2].indexOf(actual) >= 0;
-      case "length": return actual.replace(/\s+/g, "").length === cond[2];
-    }
-    return true;
-  }
-
-  function relevant(el, values) {
-    var all = JSON.parse(el.getAttribute("data-relevant") || "[]");
-    var any = JSON.parse(el.getAttribute("data-relevant-any") || "[]");
-    return all.every(function (c) { return holds(c, values); }) &&
-      (!any.length || any.some(function (c) { return holds(c, values); }));
-  }
-
+  // Sections and fields shown as the definition says, against today in China.
   function refresh(form) {
     var values = answers(form);
-    form.querySelectorAll("[data-relevant],[data-relevant-any]").forEach(function (el) {
-      el.hidden = !relevant(el, values);
+    var els = Array.prototype.slice.call(form.querySelectorAll("[data-relevant],[data-relevant-any]"));
+    var items = els.map(function (el) {
+      var names = Array.prototype.map.call(el.querySelectorAll(".field[data-name]"),
+        function (f) { return f.getAttribute("data-name"); });
+      if (el.hasAttribute("data-name")) names.push(el.getAttribute("data-name"));
+      return { all: JSON.parse(el.getAttribute("data-relevant") || "[]"),
+               any: JSON.parse(el.getAttribute("data-relevant-any") || "[]"), names: names };
     });
-    deriveFromId(form, (values.id_number || "").replace(/\s+/g, "").toUpperCase());
+    var idField = form.querySelector('.field[data-type="id_number"]');
+    var idName = idField ? idField.getAttribute("data-name") : null;
+    var settled = settle(items, values, idName, chinaToday());
+    els.forEach(function (el, i) { el.hidden = !settled.shown[i]; });
+    showChecks(form, settled.facts);
+    if (idName) deriveFromId(form, values[idName]);
     showProgress(form, values);
   }
 
-  function deriveFromId(form, id) {
+  // A check's message under its field while its conditions hold (the server refuses the same).
+  function showChecks(form, facts) {
+    form.querySelectorAll(".field[data-checks]").forEach(function (field) {
+      var old = field.querySelector(".error[data-check]");
+      var failed = !field.closest("[hidden]") &&
+        failedCheck(JSON.parse(field.getAttribute("data-checks")), facts.values[field.getAttribute("data-name")], facts);
+      if (old && (!failed || old.textContent !== failed.message)) { old.remove(); old = null; }
+      if (!failed || old) return;
+      var p = document.createElement("p");
+      p.className = "error";
+      p.setAttribute("data-check", "1");
+      p.setAttribute("role", "alert");
+      p.textContent = failed.message;
+      field.appendChild(p);
+    });
+  }
+
+  // Birth date and sex as the number shows them; a 15-digit number as the 18 it becomes.
+  function deriveFromId(form, raw) {
     var out = form.querySelector("[data-derived=id_number]");
-    if (!/^\d{17}[\dX]$/.test(id)) { if (out) out.textContent = "—"; return; }
-    var sum = 0;
-    for (var i = 0; i < 17; i++) sum += Number(id[i]) * WEIGHTS[i];
-    if (CHECK[sum % 11] !== id[17]) { if (out) out.textContent = "校验位不正确"; return; }
-    if (out) out.textContent = id.slice(6, 10) + "-" + id.slice(10, 12) + "-" + id.slice(12, 14);
-    var sex = Number(id[16]) % 2 ? "male" : "female";
-    var radio = form.querySelector('input[name=sex][value="' + sex + '"]');
+    var read = readId(raw);
+    if (!read) { if (out) out.textContent = "—"; return; }
+    if (read.error) { if (out) out.textContent = "校验位不正确"; return; }
+    if (out) out.textContent = isoDay(read.birth);
+    var radio = form.querySelector('input[name=sex][value="' + read.sex + '"]');
     if (radio && !form.querySelector("input[name=sex]:checked")) radio.checked = true;
   }
 
@@ -309,7 +440,7 @@
     });
   }
 
-  window.CanbaoForms = { showErrors: showErrors, answers: answers, openRequired: openRequired };
+  root.CanbaoForms = { showErrors: showErrors, answers: answers, openRequired: openRequired, rules: formRules };
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.form").forEach(function (form) {
@@ -330,4 +461,4 @@
       });
     });
   });
-})();
+})(typeof window !== "undefined" ? window : globalThis);
