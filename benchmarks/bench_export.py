@@ -35,7 +35,7 @@ from live_server import running_server  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
 from stdnum.cn import ric  # noqa: E402
 
-from survey_app import grid, registry, users  # noqa: E402
+from survey_app import grid, roster_load, users  # noqa: E402
 from survey_app.store import LocalStore  # noqa: E402
 
 DISTRICT = "370403"
@@ -89,7 +89,7 @@ def build(data: Path, villages: int, persons: int) -> list[str]:
                            "address": f"{code[-3:]}村{house % 9 + 1}组{house}号",
                            "phone": "13912345678", "members": members})
         rosters[code] = houses
-    registry.import_rosters(store, rosters)
+    roster_load.import_rosters(store, rosters)
     store.close()
     return codes
 

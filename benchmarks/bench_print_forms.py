@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from survey_app import create_app, demo, documents, grid, registry, state
+from survey_app import create_app, demo, documents, grid, registry, roster_load, state
 from survey_app.registry import Scope
 from survey_app.store import LocalStore
 
@@ -43,7 +43,7 @@ def synthetic_village(store: LocalStore, persons: int) -> None:
                             "relationship": "head" if i == 0 else "child", "ethnicity": "01"})
         houses.append({"head_name": members[0]["name"], "address": f"临山村1组{number}号",
                        "members_count": 4, "members": members})
-    registry.import_roster(store, VILLAGE, houses)
+    roster_load.import_roster(store, VILLAGE, houses)
 
 
 class TreeRSS:

@@ -145,7 +145,8 @@ def submit():
     status = 201 if not saved.replayed else 200
     return jsonify(id=saved.ref, receipt=saved.receipt, replayed=saved.replayed,
                    status="incomplete" if saved.missing else "registered", missing=saved.missing,
-                   warnings={k: [str(m) for m in v] for k, v in saved.warnings.items()}), \
+                   warnings={k: [str(m) for m in v] for k, v in saved.warnings.items()},
+                   **({"household_size": saved.household_size} if saved.household_size else {})), \
         status, {"Location": url_for(".get_person", ref=saved.ref)}
 
 

@@ -232,9 +232,8 @@ def _import_one_roster(scope, definition, village: str | None, path: Path) -> No
         _fail_listing(f"{path.name} 有以下问题，未导入该文件的任何数据：", exc.problems[:200] + (
             [f"……另有 {len(exc.problems) - 200} 处问题"] if len(exc.problems) > 200 else []))
     seconds = time.monotonic() - started
-    click.echo(f"{path.name}：已导入 {counts['villages']} 个村（社区）{counts['households']} 户 "
-               f"{counts['persons']} 人（用时 {seconds:.1f} 秒）；"
-               f"已在系统中的 {counts['skipped']} 人未重复导入。")
+    click.echo(f"{path.name}：{counts['villages']} 个村（社区），用时 {seconds:.1f} 秒。"
+               f"{roster.report(counts)}")
 
 
 @click.group("submissions", help="登记表（一人一表）。")

@@ -26,8 +26,27 @@ from .store import Shard, Store
 SUMMARY = "summary"      # the village's own row, in its shard, id 1
 ROWS = "villages"        # a summary shard's rows, id = the village code as a number
 TOTALS = "totals"        # a summary shard's sum of its rows, id 1: a township's total in one read
-COUNTS = ("households", "households_visited", "households_complete",
+COUNTS = ("households", "households_visited", "households_complete", "persons_listed",
           "persons_expected", "persons_registered", "persons_incomplete", "special_groups")
+
+
+def household_progress(house: Mapping[str, Any], members: Iterable[Mapping[str, Any]]) -> dict:
+    """户不漏人 for one household: who is still to register, and whether the list matches its size.
+
+    A household is complete only when every person listed is registered (a person
+    who died or moved away is registered with that situation) and at least as many
+    are listed as its declared size.  A person added beyond the roster never
+    stands in for a roster person still pending.
+    """
+    members = list(members)
+    declared = int(house.get("members_count") or 0)
+    registered = sum(1 for m in members if m.get("status") == "registered")
+    pending = len(members) - registered            # listed but not yet (fully) registered
+    unlisted = max(0, declared - len(members))     # declared but nobody listed for them yet
+    return {"declared": declared, "listed": len(members), "registered": registered,
+            "pending": pending, "unlisted": unlisted, "to_do": pending + unlisted,
+            "over": max(0, len(members) - declared),
+            "complete": bool(members) and pending == 0 and unlisted == 0}
 
 
 def household_counts(house: Mapping[str, Any] | None, members: Iterable[Mapping[str, Any]]) -> dict:
@@ -39,11 +58,14 @@ def household_counts(house: Mapping[str, Any] | None, members: Iterable[Mapping[
     visited = registered or any(m.get("status") == "incomplete" for m in members)
     reasons = Counter(m["answers"].get("not_enrolled_reason") for m in registered)
     reasons.pop(None, None)
+    progress = household_progress(house, members)
     return {
         "households": 1,
         "households_visited": 1 if visited else 0,
-        "households_complete": 1 if len(registered) >= house.get("members_count", 1) else 0,
+        "households_complete": 1 if progress["complete"] else 0,
         **_persons_only(members),
+        # people declared but not listed are expected too: 户不漏人 counts them as missing
+        "persons_expected": progress["listed"] + progress["unlisted"],
         "not_enrolled": dict(reasons),
     }
 
@@ -51,6 +73,7 @@ def household_counts(house: Mapping[str, Any] | None, members: Iterable[Mapping[
 def _persons_only(members: list[Mapping[str, Any]]) -> dict:
     registered = [m for m in members if m.get("status") == "registered"]
     return {
+        "persons_listed": len(members),  # records that exist (an export's rows)
         "persons_expected": len(members),
         "persons_registered": len(registered),
         "persons_incomplete": sum(1 for m in members if m.get("status") == "incomplete"),

@@ -14,7 +14,7 @@ from typing import Any
 from faker import Faker
 from stdnum.cn import ric
 
-from . import grid, registry, users
+from . import grid, roster_load, users
 from .store import Store
 
 DISTRICT = ("370403", "薛城区")
@@ -105,7 +105,7 @@ def load(store: Store, *, households_per_village: int = 24, seed: int = 2026,
     for village in loaded.villages:
         houses = [build_household(fake, rng, village["name"], n, today)
                   for n in range(1, households_per_village + 1)]
-        registry.import_roster(store, village["code"], houses)
+        roster_load.import_roster(store, village["code"], houses)
     return create_accounts(store, loaded)
 
 

@@ -23,7 +23,7 @@ from flask import (
 )
 from flask_login import login_required
 
-from . import registry, state, tokens
+from . import coverage, registry, state, tokens
 from .i18n import _
 from .registry import Duplicate, Invalid
 from .views import asset, asset_version, field_label
@@ -106,6 +106,7 @@ def household(ref: str):
     home = registry.household(state.store(), scope, ref)
     people = registry.members(state.store(), scope, ref)
     return render_template("enumerator/household.html", home=home, people=people,
+                           progress=coverage.household_progress(home, people),
                            unit=state.current_grid().get(home["village"]), form=state.registration_form())
 
 
@@ -152,6 +153,8 @@ def register(ref: str):
               "warning")
     else:
         flash(_("已保存。回执号 %(r)s", r=saved.receipt), "success")
+    if saved.household_size:
+        flash(_("家庭人口数已改为 %(n)d 人（名单上的人数）。", n=saved.household_size), "warning")
     for messages in saved.warnings.values():
         for message in messages:
             flash(str(message), "warning")

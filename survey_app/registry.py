@@ -13,7 +13,6 @@ import hashlib
 import json
 import secrets
 import uuid as uuidlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from . import coverage as coverage_rows
 from .formdef import FormDefinition, Result
 from .grid import Grid
+from .i18n import lazy
 from .store import Shard, Store
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -77,6 +77,7 @@ class Submitted:
     replayed: bool = False
     warnings: dict[str, list[str]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # a 暂存: the required answers still open
+    household_size: int | None = None  # the household's declared size, when this person grew it
 
 
 def now_iso() -> str:
@@ -104,11 +105,14 @@ def _with_ref(village: str, record: dict[str, Any]) -> dict[str, Any]:
 def households(store: Store, scope: Scope, village: str) -> list[dict[str, Any]]:
     scope.require(village)
     shard = store.read(Store.village(village))
-    people = Counter(p["household"] for p in shard.all("persons") if p["status"] == "registered")
-    return [
-        {**_with_ref(village, h), "registered": people.get(h["doc_id"], 0)}
-        for h in shard.all("households")
-    ]
+    people: dict[int, list[dict[str, Any]]] = {}
+    for p in shard.all("persons"):
+        people.setdefault(p["household"], []).append(p)
+    houses = []
+    for h in shard.all("households"):
+        progress = coverage_rows.household_progress(h, people.get(h["doc_id"], ()))
+        houses.append({**_with_ref(village, h), "registered": progress["registered"], "progress": progress})
+    return houses
 
 
 def _record(store: Store, scope: Scope, table: str, ref: Any) -> dict[str, Any]:
@@ -181,12 +185,26 @@ def add_household(store: Store, scope: Scope, definition: FormDefinition, villag
             return make_ref(village, earlier["doc_id"]), False
         if not result.ok:
             raise Invalid(result)
+        confirmed = result.values.pop("confirm_new_household", False)
+        if not confirmed:
+            _refuse_a_second_copy(shard, result.values)
         doc_id = shard.insert("households", {
             **result.values, "source": "field", "created_by": scope.username,
             "created_at": now_iso(), "uuid": submission_id, "digest": digest,
         })
         write_audit(shard, scope, "add_household", make_ref(village, doc_id))
     return make_ref(village, doc_id), True
+
+
+def _refuse_a_second_copy(shard: Shard, values: Mapping[str, Any]) -> None:
+    """A household whose head or address the village already has is added only once confirmed."""
+    same = [h for h in shard.all("households")
+            if h.get("head_name") == values.get("head_name") or h.get("address") == values.get("address")]
+    if same:
+        found = "；".join(f"{h['head_name']}（{h['address']}）" for h in same[:3])
+        raise Invalid(Result(errors={"confirm_new_household": lazy(
+            "本村已有相同户主或相同地址的家庭户：%(f)s。如果就是这一户，请回到该户登记；"
+            "如确是另一户，请勾选“确认这是另一户”后再保存。", f=found)}))
 
 
 def write_audit(shard: Shard, scope: Scope, action: str, ref: str, **details: Any) -> None:
@@ -290,18 +308,34 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
         shards[Store.index("uuid", submission_id)].upsert(
             "entries", {"key": submission_id, "village": village, "person": doc_id,
                         "digest": digest}, key=submission_id)
+        grown = None
         if current:
             _keep_revision(shard, scope, doc_id, current, record)
             shard.replace("persons", doc_id, record)
         else:
             shard.insert("persons", record, doc_id=doc_id)
+            grown = _grow_household(shard, scope, home)
         if old_id and old_id != id_number:
             shards[Store.index("idnum", old_id)].remove("entries", key=old_id)
         ref = make_ref(village, doc_id)
         write_audit(shard, scope, "update_person" if current else "register_person", ref,
                     receipt=record["receipt"])
     return Submitted(ref, record["receipt"], created=current is None, warnings=result.warnings,
-                     missing=record["missing"])
+                     missing=record["missing"], household_size=grown)
+
+
+def _grow_household(shard: Shard, scope: Scope, home: dict[str, Any]) -> int | None:
+    """A person added beyond the declared size makes the size grow (and says so): the list and
+    the size must agree, and the new person never stands in for a roster person still pending."""
+    house = shard.get("households", home["doc_id"])
+    listed = len(shard.find("persons", household=home["doc_id"]))
+    declared = int(house.get("members_count") or 0)
+    if listed <= declared:
+        return None
+    shard.update("households", home["doc_id"], {"members_count": listed})
+    write_audit(shard, scope, "household_size", make_ref(home["village"], home["doc_id"]),
+                before=declared, after=listed)
+    return listed
 
 
 def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] | None,
@@ -360,100 +394,6 @@ def record_export(store: Store, scope: Scope, area: str, fmt: str, villages: int
     with store.transaction(Store.SYSTEM) as shards:
         write_audit(shards[Store.SYSTEM], scope, f"export_{fmt}", area, format=fmt,
                     villages=villages, persons=persons)
-
-
-# -- expected roster ---------------------------------------------------------------
-ROSTER_CHUNK_PERSONS = 30_000  # persons per transaction in a bulk import (memory stays bounded)
-
-
-def import_roster(store: Store, village: str, houses: list[dict[str, Any]],
-                  username: str = "system") -> dict[str, int]:
-    """Load one village's expected households and persons (status "expected")."""
-    return import_rosters(store, {village: houses}, username)[village]
-
-
-def import_rosters(store: Store, rosters: Mapping[str, list[dict[str, Any]]],
-                   username: str = "system") -> dict[str, dict[str, int]]:
-    """Load the expected rosters of many villages with one write per file touched.
-
-    Each house is the household's fields plus ``members``: a list of partial
-    form answers (at least name and id_number).  A person whose ID number is
-    already known anywhere is skipped, never duplicated.  Villages are taken
-    in chunks of about ``ROSTER_CHUNK_PERSONS`` people: one transaction each,
-    so the ID-index buckets a county touches are each appended to once per
-    chunk rather than once per village.
-    """
-    results: dict[str, dict[str, int]] = {}
-    for chunk in _chunks(rosters):
-        numbers = {m["id_number"] for v in chunk for h in rosters[v] for m in h["members"]}
-        buckets = sorted({Store.index("idnum", n) for n in numbers})
-        with coverage_rows.transaction(store, chunk, *buckets) as shards:
-            known, stale = _known_numbers(store, shards, numbers)
-            for village in chunk:
-                results[village] = _import_village(shards, village, rosters[village], username,
-                                                   known, stale)
-    return results
-
-
-def _known_numbers(store: Store, shards: Mapping[str, Shard],
-                   numbers: set[str]) -> tuple[set[str], dict[str, int]]:
-    """Which of these ID numbers are registered already, and which have only a stale index entry
-    (a reservation whose village write never happened), by entry id: one look-up per bucket."""
-    by_bucket: dict[str, list[str]] = {}
-    for number in numbers:
-        by_bucket.setdefault(Store.index("idnum", number), []).append(number)
-    known: set[str] = set()
-    stale: dict[str, int] = {}
-    for bucket, wanted in by_bucket.items():
-        for entry in shards[bucket].find_any("entries", "key", wanted):
-            if locate_id_number(store, entry["key"], shards):
-                known.add(entry["key"])
-            else:
-                stale[entry["key"]] = entry["doc_id"]
-    return known, stale
-
-
-def _chunks(rosters: Mapping[str, list[dict[str, Any]]]) -> Iterable[list[str]]:
-    chunk: list[str] = []
-    size = 0
-    for village, houses in rosters.items():
-        chunk.append(village)
-        size += sum(len(h["members"]) for h in houses)
-        if size >= ROSTER_CHUNK_PERSONS:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
-
-
-def _import_village(shards: Mapping[str, Shard], village: str, houses: list[dict[str, Any]],
-                    username: str, known: set[str], stale: dict[str, int]) -> dict[str, int]:
-    """``known`` grows with each person added, so a number twice in one file is loaded once."""
-    shard = shards[Store.village(village)]
-    stamp = now_iso()
-    house_ids = shard.insert_many("households", [
-        {**{k: v for k, v in h.items() if k != "members"}, "source": "roster", "created_at": stamp}
-        for h in houses])
-    added = skipped = 0
-    for house_id, house in zip(house_ids, houses, strict=True):
-        for answers in house["members"]:
-            number = answers["id_number"]
-            if number in known:
-                skipped += 1
-                continue
-            known.add(number)
-            doc_id = shard.insert("persons", {"household": house_id, "status": "expected",
-                                              "answers": answers, "created_at": stamp})
-            entry = {"key": number, "village": village, "person": doc_id}
-            bucket = shards[Store.index("idnum", number)]
-            if number in stale:
-                bucket.replace("entries", stale.pop(number), entry)
-            else:
-                bucket.insert("entries", entry)
-            added += 1
-    write_audit(shard, Scope(frozenset(), username), "import_roster", village,
-                households=len(houses), persons=added, skipped=skipped)
-    return {"households": len(houses), "persons": added, "skipped": skipped}
 
 
 # -- coverage -------------------------------------------------------------------------

@@ -16,8 +16,9 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from . import idcard, registry
+from . import formdef, idcard, registry, roster_load, textnorm
 from .formdef import FormDefinition
+from .i18n import lazy
 from .store import Store
 
 COLUMNS = {
@@ -113,9 +114,11 @@ def parse_villages(rows: list[dict[str, str]], definition: FormDefinition, *,
             if member["id_number"] in seen:
                 problems.append(f"第{line}行：公民身份号码与第{seen[member['id_number']]}行重复")
             seen[member["id_number"]] = line
-            house = houses.setdefault((village, row["house"]), {
-                "head_name": row["head_name"], "address": row["address"],
-                "phone": row.get("phone", ""), "members": []})
+            number = textnorm.fold_code(row["house"])
+            house = houses.setdefault((village, number), {
+                "number": number, "head_name": textnorm.person_name(row["head_name"]),
+                "address": textnorm.fold_text(row["address"]), "phone": "", "members": []})
+            house["phone"] = house["phone"] or member.get("phone", "")
             house["members"].append(member)
     if problems:
         raise RosterError(problems)
@@ -144,13 +147,16 @@ def _member(row: dict[str, str], relationships: dict[str, str]) -> tuple[dict | 
         return None, problems
     try:
         parsed = idcard.parse(row["id_number"])
-    except idcard.IdNumberError as exc:
+        name = formdef.CONSTRAINTS["person_name"](row["name"])
+        phone = formdef.TYPES["phone"](row["phone"], None, {}) if row.get("phone") else ""
+    except (idcard.IdNumberError, formdef.FieldError) as exc:
         return None, [str(exc.args[0])]
-    relationship = relationships.get(row["relationship"])
+    relationship = relationships.get(textnorm.fold_text(row["relationship"]))
     if relationship is None:
         return None, [f"与户主关系“{row['relationship']}”应为 {'、'.join(relationships)} 之一"]
-    return {"name": row["name"], "id_number": parsed.number, "sex": parsed.sex,
-            "birth_date": parsed.birth_date.isoformat(), "relationship": relationship}, []
+    member = {"name": name, "id_number": parsed.number, "sex": parsed.sex,
+              "birth_date": parsed.birth_date.isoformat(), "relationship": relationship}
+    return {**member, "phone": phone} if phone else member, []
 
 
 def import_file(store: Store, scope: registry.Scope, definition: FormDefinition, village: str | None,
@@ -160,6 +166,15 @@ def import_file(store: Store, scope: registry.Scope, definition: FormDefinition,
         scope.require(village)
     by_village = parse_villages(read_rows(filename, content), definition, villages=set(scope.villages),
                                 default_village=village, max_rows=max_rows)
-    results = registry.import_rosters(store, by_village, scope.username or "system")
+    results = roster_load.import_rosters(store, by_village, scope.username or "system")
     return {"villages": len(results), **{key: sum(r[key] for r in results.values())
-                                         for key in ("households", "persons", "skipped")}}
+                                         for key in roster_load.COUNT_KEYS}}
+
+
+def report(counts: dict[str, int]) -> str:
+    """What a load did, in the words staff check it by: loading the same file again shows
+    every household unchanged and nothing new."""
+    return str(lazy("新增 %(h)d 户 %(p)d 人；已有的 %(c)d 户有更正（更正 %(pc)d 人），%(u)d 户无变化；"
+                    "已在其他户登记的 %(s)d 人未重复导入。",
+                    h=counts["households"], p=counts["persons"], c=counts["households_changed"],
+                    pc=counts["persons_changed"], u=counts["households_unchanged"], s=counts["skipped"]))

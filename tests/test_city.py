@@ -10,7 +10,7 @@ import pytest
 from conftest import PASSWORD
 from helpers import submission
 
-from survey_app import coverage, grid, registry, state, users
+from survey_app import coverage, grid, registry, roster_load, state, users
 from survey_app.registry import Scope
 from survey_app.store import LocalStore, Store
 
@@ -51,7 +51,7 @@ def city_app(app, store, tmp_path):
          "relationship": "head"},
         {"name": "钱二", "id_number": "370402198202020022", "sex": "female", "birth_date": "1982-02-02",
          "relationship": "spouse"}]}]
-    registry.import_roster(store, SECOND_VILLAGES[0], houses)
+    roster_load.import_roster(store, SECOND_VILLAGES[0], houses)
     scope = Scope(frozenset(SECOND_VILLAGES), "tester")
     with app.app_context():
         payload = submission(f"{SECOND_VILLAGES[0]}.1", id_number="370402198001010011",
@@ -153,7 +153,7 @@ def test_a_township_whose_village_codes_do_not_carry_its_code_is_summed(tmp_path
     house = {"head_name": "孙三", "address": "错码村1号", "members_count": 1, "members": [
         {"name": "孙三", "id_number": "610802198001010016", "sex": "male", "birth_date": "1980-01-01",
          "relationship": "head"}]}
-    registry.import_roster(store, "610802102001", [house])
+    roster_load.import_roster(store, "610802102001", [house])
     assert not loaded.owns_code_prefix("610802101") and not loaded.owns_code_prefix("610802102")
     assert coverage.unit_row(store, loaded, "610802101")["persons_expected"] == 1
     assert coverage.unit_row(store, loaded, "610802102")["persons_expected"] == 0

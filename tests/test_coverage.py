@@ -27,7 +27,10 @@ def expected_row(store: Store, village: str) -> list[int]:
     registered = [p for p in persons if p["status"] == "registered"]
     households = shard.all("households")
     visited = {p["household"] for p in registered}
-    return [len(households), sum(1 for h in households if h["doc_id"] in visited), len(persons),
+    listed = {h["doc_id"]: sum(1 for p in persons if p["household"] == h["doc_id"]) for h in households}
+    # 户不漏人: a household's declared members count as expected even before anyone lists them
+    expected = sum(max(listed[h["doc_id"]], h["members_count"]) for h in households)
+    return [len(households), sum(1 for h in households if h["doc_id"] in visited), expected,
             len(registered), sum(1 for p in registered if p["answers"].get("not_enrolled_reason"))]
 
 

@@ -21,7 +21,7 @@ import zxingcpp
 from conftest import TOWNSHIP_A, VILLAGE_A, VILLAGE_B, Auth, first_household
 from PIL import Image
 
-from survey_app import create_app, demo, documents, registry, state, tokens
+from survey_app import create_app, demo, documents, registry, roster_load, state, tokens
 from survey_app import printed as print_room
 from survey_app.campaign import load_campaign
 from survey_app.registry import Scope
@@ -105,7 +105,7 @@ def _add_hostile_household(store):
     rng = random.Random(99)
     members = [{"name": name, "id_number": demo.id_number(rng, dt.date(1980, 5, 5), True, "370403"),
                 "sex": "male", "relationship": "head"} for name in HOSTILE]
-    registry.import_roster(store, VILLAGE_A, [{"head_name": HOSTILE[0], "address": HOSTILE_ADDRESS,
+    roster_load.import_roster(store, VILLAGE_A, [{"head_name": HOSTILE[0], "address": HOSTILE_ADDRESS,
                                               "members_count": 2, "members": members}])
 
 

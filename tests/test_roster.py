@@ -13,10 +13,10 @@ from survey_app.store import Store
 HEADER = ["户编号", "户主姓名", "门牌地址", "姓名", "公民身份号码", "与户主关系", "联系电话"]
 
 
-def xlsx(rows) -> bytes:
+def xlsx(rows, header=HEADER) -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.append(HEADER)
+    sheet.append(header)
     for row in rows:
         sheet.append(row)
     out = io.BytesIO()
@@ -42,7 +42,7 @@ def test_excel_roster_loads_households_and_people(auth, client, store):
     assert len(people) == before + 2
     added = {p["answers"]["id_number"]: p for p in people}
     assert added[wife]["answers"]["sex"] == "female" and added[wife]["status"] == "expected"
-    assert "已导入 1 户 2 人" in client.get(f"/s/v/{VILLAGE_A}").get_data(as_text=True)
+    assert "新增 1 户 2 人" in client.get(f"/s/v/{VILLAGE_A}").get_data(as_text=True)
 
 
 def test_id_stored_by_excel_as_a_number_is_refused_with_a_clear_reason(auth, client, store):
@@ -95,7 +95,7 @@ def test_cli_import_and_its_error_list(app, tmp_path, store):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["roster", "import", str(good), "--village", VILLAGE_A])
     assert result.exit_code == 0, result.output
-    assert "已导入 1 个村（社区）1 户 1 人" in result.output
+    assert "1 个村（社区）" in result.output and "新增 1 户 1 人" in result.output
     bad = tmp_path / "bad.csv"
     bad.write_text(",".join(HEADER) + "\n1,高云,临山村3组9号,高云,123,户主,\n", encoding="utf-8")
     failed = runner.invoke(args=["roster", "import", str(bad), "--village", VILLAGE_A])
@@ -115,7 +115,7 @@ def test_one_file_for_many_villages_by_its_village_column(app, tmp_path, store):
     before = {v: store.read(Store.village(v)).count("households") for v in (VILLAGE_A, VILLAGE_B)}
     result = app.test_cli_runner().invoke(args=["roster", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "已导入 2 个村（社区）2 户 2 人" in result.output
+    assert "2 个村（社区）" in result.output and "新增 2 户 2 人" in result.output
     for village, number in ((VILLAGE_A, first), (VILLAGE_B, second)):
         assert store.read(Store.village(village)).count("households") == before[village] + 1
         entry = store.read(Store.index("idnum", number)).find_one("entries", key=number)
@@ -130,3 +130,15 @@ def test_one_file_for_many_villages_by_its_village_column(app, tmp_path, store):
                          encoding="utf-8")
     missing = app.test_cli_runner().invoke(args=["roster", "import", str(no_column)])
     assert missing.exit_code == 1 and "缺少列：村（社区）代码" in missing.output
+
+
+def test_a_name_that_is_not_a_name_is_refused_with_its_row(auth, client, store):
+    auth.login("township")
+    before = len(store.read(Store.village(VILLAGE_A)).all("persons"))
+    # CSV: a spreadsheet would keep the text as a formula and hand back only its (empty) value
+    row = ["1", '=HYPERLINK("x")', "临山村8组3号", '=HYPERLINK("x")', new_id_number(1970), "户主", ""]
+    content = ",".join(HEADER) + "\n" + ",".join(row) + "\n"
+    response = upload(client, VILLAGE_A, "名单.csv", content.encode("utf-8"))
+    assert response.status_code == 422
+    assert "第2行：姓名应为2到50个汉字或字母" in response.get_data(as_text=True)
+    assert len(store.read(Store.village(VILLAGE_A)).all("persons")) == before

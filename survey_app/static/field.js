@@ -505,9 +505,12 @@
         var people = village.persons.filter(function (p) { return p.household === h.id; });
         if (q && (h.head_name + h.address + people.map(function (p) { return p.answers.name || ""; }).join("")).indexOf(q) < 0) return;
         var done = people.filter(function (p) { return p.status === "registered"; }).length;
+        // as coverage.household_progress: complete only when everyone listed is registered
+        // and nobody declared is left unlisted
+        var expected = Math.max(people.length, h.members_count || 0);
         list.appendChild(itemLink("/e/h/" + h.id, h.head_name, h.address,
-          badge(done >= h.members_count ? "done" : (done ? "part" : "todo"),
-                T("people_of").replace("%r", done).replace("%n", h.members_count))));
+          badge(people.length && done === expected ? "done" : (done ? "part" : "todo"),
+                T("people_of").replace("%r", done).replace("%n", expected))));
       });
       document.querySelectorAll("[data-fill=new-household]").forEach(function (a) { a.href = "/e/v/" + code + "/households/new"; });
     });
