@@ -99,8 +99,7 @@ def import_roster(village: str):
                                     upload.filename, upload.read())
     except roster.RosterError as exc:
         return render_template("staff/roster.html", unit=unit, problems=exc.problems), 422
-    flash(_("已导入 %(h)d 户 %(p)d 人；已在系统中的 %(s)d 人未重复导入。",
-            h=counts["households"], p=counts["persons"], s=counts["skipped"]), "success")
+    flash(roster.report(counts), "success")
     return redirect(url_for(".village", village=village))
 
 
@@ -130,11 +129,17 @@ def export(fmt: str, code: str | None = None, village: str | None = None):
         codes = [c for c in current_user.area if grid.get(c)]
     villages = [v for v in dict.fromkeys(v for c in codes for v in grid.villages_under(c))
                 if v in scope.villages]
-    persons = sum(coverage.unit_row(store, grid, c)["persons_expected"] for c in codes)
+    counts = [coverage.unit_row(store, grid, c) for c in codes]
+    persons = sum(row["persons_listed"] for row in counts)
     area = exports.area_label(codes)
     registry.record_export(store, scope, area, fmt, villages=len(villages), persons=persons)
-    body = exports.stream(fmt, store, grid, state.registration_form(), villages, persons)
+    # an upper bound for the workbook's size: declared people are never fewer than listed ones
+    bound = sum(row["persons_expected"] for row in counts)
+    body = exports.stream(fmt, store, grid, state.registration_form(), villages, bound)
     return Response(body, content_type=exports.MIMETYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="{exports.filename(area, fmt)}"',
         "X-Accel-Buffering": "no",  # a proxy in front passes pieces on as they come
     })
+
+
+from . import staff_compare  # noqa: E402,F401  (信息比对 routes on this blueprint)
