@@ -1,8 +1,12 @@
-"""Log in and out.  One message for unknown users and wrong passwords alike."""
+"""Log in and out.  One message for unknown users and wrong passwords alike.
+
+The throttle's policy (growing delays per account, per account and address, and
+per address; never a lock-out) is described in ``users.py``.  Every login,
+failed login and logout goes on the system audit, with the client's address.
+"""
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,8 +27,8 @@ from .i18n import LANGUAGES, _
 bp = Blueprint("auth", __name__)
 
 
-def _throttle_keys(username: str) -> list[str]:
-    return [f"user:{username.lower()}", f"addr:{request.remote_addr}"]
+# The dummy hash is made when the app is, so the first unknown username costs no more than others.
+bp.record_once(lambda _state: users.dummy_hash())
 
 
 @bp.route("/login", methods=("GET", "POST"))
@@ -33,20 +37,28 @@ def login():
         return render_template("auth/login.html")
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
+    if not username or not password:  # no guess was made: nothing to check, count or audit
+        flash(_("请输入用户名和密码。"), "error")
+        return render_template("auth/login.html", username=username), 400
     cfg = current_app.config
-    keys = _throttle_keys(username)
     store = state.store()
-    if users.failed_recently(store, keys, cfg["LOGIN_WINDOW_SECONDS"], time.time()) \
-            >= cfg["LOGIN_MAX_FAILURES"]:
-        minutes = cfg["LOGIN_WINDOW_SECONDS"] // 60
-        flash(_("登录失败次数过多，请%(m)d分钟后再试。", m=minutes), "error")
-        return render_template("auth/login.html", username=username), 429
-    account = users.authenticate(
-        store, username, password, keys=keys, window=cfg["LOGIN_WINDOW_SECONDS"],
-        hours=cfg["SESSION_HOURS"])
+    address = request.remote_addr or ""
+    keys = users.LoginKeys.of(username, address, current_app.secret_key)
+    try:
+        account = users.authenticate(store, username, password, keys=keys,
+                                     throttle=users.Throttle.from_config(cfg), hours=cfg["SESSION_HOURS"])
+    except users.LoginDelayed as delayed:
+        # Not audited one by one: waiting attempts write nothing, so hammering costs no disk.
+        flash(_("登录失败次数过多，请%(s)d秒后再试。", s=delayed.seconds), "error")
+        return (render_template("auth/login.html", username=username), 429,
+                {"Retry-After": str(delayed.seconds)})
     if account is None:
+        known = users.find_user(store, username) is not None
+        users.audit_login(store, "login_failed", username if known else users.name_for_audit(username),
+                          address=address, known=known)
         flash(_("用户名或密码不正确。"), "error")
         return render_template("auth/login.html", username=username), 401
+    users.audit_login(store, "login", account.username, address=address)
     lang = session.get("lang")
     session.clear()  # nothing from before login survives into the new session
     if lang:
@@ -66,6 +78,7 @@ def _safe_next(target: str | None) -> str | None:
 @login_required
 def logout():
     users.end_session(state.store(), current_user.get_id())
+    users.audit_login(state.store(), "logout", current_user.username, address=request.remote_addr or "")
     logout_user()
     session.clear()
     flash(_("已退出登录。"), "info")

@@ -158,7 +158,8 @@ def user() -> None:
     pass
 
 
-@user.command("add", help="添加或更新账号。AREA 为区县、乡镇或村的代码（调查员可多个）。")
+@user.command("add", help="添加或更新账号（更新时该账号已有的登录全部结束）。AREA 为区县、乡镇或村的代码"
+                           "（调查员可多个）。密码至少10位，不能是常见密码、连续字符或包含用户名。")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["city_admin", "district_admin", "township_staff", "enumerator"]),
               required=True)
@@ -174,7 +175,69 @@ def user_add(username: str, role: str, area: tuple[str, ...], display_name: str,
                                  role=role, area=list(area), display_name=display_name)
     except users.AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"已保存账号 {account.username}（{account.role_name}）")
+    click.echo(f"已保存账号 {account.username}（{account.role_name}）；该账号此前的登录（如有）均已结束。")
+
+
+@user.command("list", help="列出全部账号及其状态。")
+@with_appcontext
+def user_list() -> None:
+    from . import users
+    for account in users.list_users(_store()):
+        status = "已停用" if account.disabled else "正常"
+        click.echo(f"{account.username:<12} {account.role_name:<12} {status:<4} {' '.join(account.area)}")
+
+
+def _cli_actor() -> str:
+    """Who ran the command, for the audit: the operating-system account."""
+    import getpass
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _change_account(change, username: str, done: str, **kwargs) -> None:
+    from . import users
+    try:
+        change(_store(), username, actor=_cli_actor(), **kwargs)
+    except users.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(done)
+
+
+@user.command("disable", help="停用账号：不能再登录，已有的登录立即全部结束。")
+@click.argument("username")
+@with_appcontext
+def user_disable(username: str) -> None:
+    from . import users
+    _change_account(users.disable_user, username, f"已停用账号 {username}，其所有登录均已结束。")
+
+
+@user.command("enable", help="重新启用已停用的账号。")
+@click.argument("username")
+@with_appcontext
+def user_enable(username: str) -> None:
+    from . import users
+    _change_account(users.enable_user, username, f"已启用账号 {username}。")
+
+
+@user.command("remove", help="删除账号，其所有登录随之结束（已登记的数据和审计记录保留）。")
+@click.argument("username")
+@click.confirmation_option(prompt="确定删除该账号？")
+@with_appcontext
+def user_remove(username: str) -> None:
+    from . import users
+    _change_account(users.remove_user, username, f"已删除账号 {username}，其所有登录均已结束。")
+
+
+@user.command("password", help="修改账号密码；该账号所有已有的登录随之结束。")
+@click.argument("username")
+@click.password_option(prompt="新密码", confirmation_prompt="再次输入新密码")
+@with_appcontext
+def user_password(username: str, password: str) -> None:
+    from . import users
+    _change_account(users.set_password, username, f"已修改账号 {username} 的密码，其所有登录均已结束。",
+                    password=password)
 
 
 @click.group("grid", help="区县—乡镇—村三级网格。")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -33,7 +33,10 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_account(token: str):
-    return users.account_for_session(state.store(), token)
+    """A live session's account: ended, expired, idle, disabled and superseded sessions load none."""
+    config = current_app.config
+    return users.account_for_session(state.store(), token, idle_minutes=config["SESSION_IDLE_MINUTES"],
+                                     staff_idle_minutes=config["SESSION_IDLE_MINUTES_STAFF"])
 
 
 @login_manager.unauthorized_handler
@@ -55,6 +58,9 @@ def _security_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
-    if request.path.startswith(("/e/", "/s/", "/api/")):
+    if request.path.startswith(("/e/", "/s/", "/api/", "/q/")):
         response.headers["Cache-Control"] = "no-store"  # personal data stays off shared caches
+    if current_app.config["HTTPS"] and current_app.config["HSTS_SECONDS"]:
+        # the browser itself refuses plain http from then on: no first request to intercept
+        response.headers["Strict-Transport-Security"] = f"max-age={int(current_app.config['HSTS_SECONDS'])}"
     return response

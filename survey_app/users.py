@@ -1,24 +1,81 @@
-"""Accounts, their areas, server-side sessions and the failed-login throttle.
+"""Accounts, their areas, passwords, server-side sessions and the failed-login throttle.
 
 Sessions are rows in the store, not just signed cookies, so that logging out
 really ends a session and every login gets a fresh session id; only a hash of
 each session token is stored.  Sessions and the throttle live in small
 bucketed shards of their own, so a request looks its session up without
 reading every account, and the throttle holds across all server processes.
+
+**Ending sessions.**  Each account record carries a random ``generation``;
+every session row copies it at login and is honoured only while the two
+agree.  Disabling an account, changing its password or saving it again with
+``canbao user add`` draws a new generation, so all of that account's sessions
+end at once with no scan of the session shards; removing an account ends them
+too (no record, no session), and an account added again later under the same
+name gets a new generation, so old sessions never come back.  A session also
+ends ``SESSION_HOURS`` after login (absolute lifetime) and after
+``SESSION_IDLE_MINUTES`` without a request (``SESSION_IDLE_MINUTES_STAFF`` for
+office staff); "last seen" is written at most once a minute, not on every request.
+
+**Failed logins: growing delays, never a lock-out** (OWASP ASVS 4.0.3 2.2.1,
+OWASP Authentication Cheat Sheet; like django-axes' per-(user, address)
+lock-out, but with delays).  A hard lock lets anyone lock any account, and an
+address-only key locks out a whole township office behind one NAT address.
+Each attempt is counted under three keys:
+
+* the (account, address) pair: ``LOGIN_MAX_FAILURES`` failures cost nothing,
+  then each further attempt waits ``LOGIN_DELAY_SECONDS``, doubling each time,
+  up to ``LOGIN_DELAY_MAX_SECONDS``;
+* the account from any address: the same free failures and doubling, but never
+  more than ``LOGIN_ACCOUNT_DELAY_MAX_SECONDS`` (a minute).  This is what slows
+  guessing spread over many addresses (about 60 guesses an hour per account
+  with the defaults; ASVS 2.2.1 allows 100), while the owner, whose own pair
+  has no failures, waits at most that minute however hard others are guessing;
+* the address alone: ``LOGIN_ADDRESS_MAX_FAILURES`` free failures (a whole
+  office mistyping), then doubling up to ``LOGIN_DELAY_MAX_SECONDS``.
+
+A key's failures are forgotten once it has had none for ``LOGIN_WINDOW_SECONDS``
+beyond the longest delay, so a delay stays at its longest for as long as the
+guessing goes on (a sliding count would let old failures expire together and
+free a burst of guesses).
+With the defaults one address guessing at one account gets about 4 guesses an
+hour once past the first few, many addresses together about 60 an hour per
+account, and one address spraying many accounts its 100 and then about 4 an
+hour; nobody is ever refused for longer than the longest delay.
+
+A login that succeeds forgets the failures of its own (account, address) pair,
+under all three keys, never those from other addresses (a lucky owner must
+not reset an attacker's count).  The attempt is *reserved* — written as a
+failure under all three keys in one store transaction — before the password is
+checked, and forgotten with the rest if the password was right, so concurrent
+guesses can never get more password checks than the budget.  An attempt that must wait
+writes nothing (hammering does not lengthen the wait) and is answered 429 with
+the seconds to wait.  Unknown usernames are counted the same way and cost one
+password hash too, against a dummy hash, so neither the time taken nor the
+throttle tells which usernames exist.  Throttle keys are HMACs of the username
+and address, so an ID number typed as a username is never stored in clear.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
+import math
 import secrets
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .grid import Grid
+from .passwords import password_problems
+from .registry import Scope, write_audit
 from .store import Store
+
+clock = time.time  # the one clock of this module: tests replace it instead of sleeping
 
 ROLES = {
     "city_admin": "市级管理员",
@@ -44,11 +101,15 @@ class Account:
     display_name: str
     area: tuple[str, ...]  # unit codes: city, district, township, or villages
     session_token: str = ""
+    disabled: bool = False
 
     # Flask-Login protocol
     is_authenticated = True
-    is_active = True
     is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return not self.disabled
 
     def get_id(self) -> str:
         return self.session_token
@@ -68,7 +129,7 @@ class Account:
 
 def _account(record: dict[str, Any], token: str = "") -> Account:
     return Account(record["username"], record["role"], record.get("display_name", ""),
-                   tuple(record["area"]), token)
+                   tuple(record["area"]), token, bool(record.get("disabled")))
 
 
 def add_user(store: Store, grid: Grid, *, username: str, password: str, role: str,
@@ -80,6 +141,7 @@ def add_user(store: Store, grid: Grid, *, username: str, password: str, role: st
         "username": username, "role": role, "area": list(area),
         "display_name": display_name or username,
         "password_hash": generate_password_hash(password),
+        "generation": _new_generation(),  # saving an account again ends its sessions
     }
     with store.transaction(Store.USERS) as shards:
         shards[Store.USERS].upsert("users", record, username=username)
@@ -91,8 +153,7 @@ def _user_problems(grid: Grid, username: str, password: str, role: str,
     problems = []
     if not username or not username.replace("_", "").replace("-", "").isalnum():
         problems.append("用户名只能用字母、数字、下划线和连字符")
-    if len(password) < 8:
-        problems.append("密码至少8位")
+    problems.extend(password_problems(password, username))
     if role not in ROLES:
         problems.append(f"角色应为 {'、'.join(ROLES)} 之一")
     expected_level = ROLE_LEVEL.get(role)
@@ -111,7 +172,56 @@ def list_users(store: Store) -> list[Account]:
     return [_account(r) for r in store.read(Store.USERS).all("users")]
 
 
+# -- managing accounts (canbao user ...) -----------------------------------------------------
+def _new_generation() -> str:
+    return secrets.token_hex(8)
+
+
+def _change_user(store: Store, username: str, actor: str, action: str,
+                 change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
+    """Apply ``change`` to one account (None: remove it) and put it on the system audit."""
+    with store.transaction(Store.USERS, Store.SYSTEM) as shards:
+        table = shards[Store.USERS]
+        record = table.find_one("users", username=username)
+        if record is None:
+            raise AccountError(f"账号“{username}”不存在")
+        fields = change(record)
+        if fields is None:
+            table.remove_ids("users", [record["doc_id"]])
+        else:
+            table.update("users", record["doc_id"], fields)
+        write_audit(shards[Store.SYSTEM], Scope(frozenset(), actor), action, username)
+
+
+def set_password(store: Store, username: str, password: str, *, actor: str) -> None:
+    """A new password, and every session of the account ends (a new generation)."""
+    problems = password_problems(password, username)
+    if problems:
+        raise AccountError("；".join(problems))
+    password_hash = generate_password_hash(password)
+    _change_user(store, username, actor, "password_changed",
+                 lambda _r: {"password_hash": password_hash, "generation": _new_generation()})
+
+
+def disable_user(store: Store, username: str, *, actor: str) -> None:
+    """The account can no longer log in, and its sessions end at once."""
+    _change_user(store, username, actor, "user_disabled",
+                 lambda _r: {"disabled": True, "generation": _new_generation()})
+
+
+def enable_user(store: Store, username: str, *, actor: str) -> None:
+    _change_user(store, username, actor, "user_enabled", lambda _r: {"disabled": False})
+
+
+def remove_user(store: Store, username: str, *, actor: str) -> None:
+    """The account goes; with no record, none of its sessions loads any more."""
+    _change_user(store, username, actor, "user_removed", lambda _r: None)
+
+
 # -- login, sessions, throttle --------------------------------------------------
+SEEN_EVERY = 60  # seconds: a session's "last seen" is written at most this often
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -120,57 +230,216 @@ def find_user(store: Store, username: str) -> dict[str, Any] | None:
     return store.read(Store.USERS).find_one("users", username=username)
 
 
-def failed_recently(store: Store, keys: list[str], window: int, now: float) -> int:
-    return max((len([f for f in store.read(Store.throttle(k)).find("failures", key=k)
-                     if now - f["at"] < window]) for k in keys), default=0)
+@dataclass(frozen=True)
+class LoginKeys:
+    """The three throttle keys of one attempt (see the module docstring)."""
+
+    account: str
+    pair: str
+    address: str
+
+    @classmethod
+    def of(cls, username: str, address: str, secret: str | bytes) -> LoginKeys:
+        """HMACs under the app's secret, so a mistyped ID number is never kept in clear."""
+        key = secret.encode("utf-8") if isinstance(secret, str) else secret
+
+        def mac(kind: str, *parts: str) -> str:
+            text = "\0".join((kind, *parts)).encode("utf-8")
+            return f"{kind}_{hmac.new(key, text, hashlib.sha256).hexdigest()[:32]}"
+
+        name = username.strip().lower()
+        address = address or "-"
+        return cls(mac("user", name), mac("pair", name, address), mac("addr", address))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((self.account, self.pair, self.address))
 
 
-def authenticate(store: Store, username: str, password: str, *, keys: list[str],
-                 window: int, hours: int) -> Account | None:
-    """A new session for good credentials; None otherwise (and the failure counted).
+@dataclass(frozen=True)
+class Throttle:
+    """The throttle's numbers, as the LOGIN_* settings give them."""
 
-    Unknown users and wrong passwords are indistinguishable to the caller, and
-    both are counted, so probing usernames costs the same as guessing passwords.
+    free: int = 5
+    window: float = 900
+    delay: float = 2
+    max_delay: float = 900
+    account_max_delay: float = 60
+    address_free: int = 100
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Throttle:
+        return cls(free=int(config["LOGIN_MAX_FAILURES"]), window=float(config["LOGIN_WINDOW_SECONDS"]),
+                   delay=float(config["LOGIN_DELAY_SECONDS"]),
+                   max_delay=float(config["LOGIN_DELAY_MAX_SECONDS"]),
+                   account_max_delay=float(config["LOGIN_ACCOUNT_DELAY_MAX_SECONDS"]),
+                   address_free=int(config["LOGIN_ADDRESS_MAX_FAILURES"]))
+
+    @property
+    def memory(self) -> float:
+        """How long a key must stay quiet for its failures to be forgotten."""
+        return self.window + self.max_delay
+
+    def _delay(self, failures: int, free: int, cap: float) -> float:
+        if failures < free:
+            return 0.0
+        return min(self.delay * 2.0 ** min(failures - free, 40), cap)
+
+    def wait(self, keys: LoginKeys, failures: Mapping[str, list[float]], at: float) -> float:
+        """Seconds the next attempt under ``keys`` must still wait (0: it may go ahead)."""
+        rules = ((keys.pair, self.free, self.max_delay),
+                 (keys.account, self.free, self.account_max_delay),
+                 (keys.address, self.address_free, self.max_delay))
+        # A key under its free failures makes no one wait, even if a concurrent attempt that
+        # started a moment later reserved its failure first (its time is then after ``at``).
+        waits = [max(times) + delay - at for key, free, cap in rules
+                 if (times := failures.get(key)) and (delay := self._delay(len(times), free, cap)) > 0]
+        return max([0.0, *waits])
+
+
+class LoginDelayed(Exception):
+    """Too many recent failures under one of the attempt's keys: try again in ``seconds``."""
+
+    def __init__(self, seconds: float):
+        self.seconds = max(1, math.ceil(seconds))
+        super().__init__(self.seconds)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """What an unknown username's password is checked against: the same method and cost as a
+    real account's, so a wrong name takes as long as a wrong password."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def _reserve(store: Store, keys: LoginKeys, throttle: Throttle, at: float) -> None:
+    """Count the attempt as a failure before the password is checked, or raise LoginDelayed.
+
+    One transaction over the keys' shards: concurrent attempts see each other's
+    reservations, so they cannot all slip under the budget at once.
     """
-    now = time.time()
+    names = {key: Store.throttle(key) for key in keys}
+    with store.transaction(*names.values()) as shards:
+        failures = {key: _live([f["at"] for f in shards[names[key]].find("failures", key=key)],
+                               at, throttle.memory) for key in keys}
+        wait = throttle.wait(keys, failures, at)
+        if wait > 0:
+            raise LoginDelayed(wait)  # nothing written: waiting out a delay never lengthens it
+        for key in keys:
+            shards[names[key]].insert("failures", {"key": key, "at": at, "pair": keys.pair})
+        # Past free + 40 failures the delay is at its cap whatever the count: keep no more rows.
+        keep = {keys.pair: throttle.free + 40, keys.account: throttle.free + 40,
+                keys.address: throttle.address_free + 40}
+        for name in set(names.values()):
+            _forget_old_failures(shards[name], at, throttle.memory, keep)
+
+
+def _live(times: list[float], at: float, memory: float) -> list[float]:
+    """A key's failures: all of them while the newest is younger than ``memory``, else none."""
+    return times if times and at - max(times) < memory else []
+
+
+def authenticate(store: Store, username: str, password: str, *, keys: LoginKeys,
+                 throttle: Throttle, hours: float) -> Account | None:
+    """A new session for good credentials of an enabled account; None otherwise (the failure
+    counted); LoginDelayed while the throttle says wait.
+
+    Unknown users, wrong passwords and disabled accounts are indistinguishable to
+    the caller and cost the same, so probing usernames is no cheaper than guessing.
+    """
+    at = clock()
+    _reserve(store, keys, throttle, at)
     record = find_user(store, username)
-    throttles = sorted({Store.throttle(k) for k in keys})
-    if record is None or not check_password_hash(record["password_hash"], password):
-        with store.transaction(*throttles) as shards:
-            for key in keys:
-                shard = shards[Store.throttle(key)]
-                shard.insert("failures", {"key": key, "at": now})
-                _forget_old_failures(shard, now, window)
-        return None
+    right = check_password_hash(record["password_hash"] if record else dummy_hash(), password)
+    if record is None or not right or record.get("disabled"):
+        return None  # the reservation stays, as this attempt's failure
     token = secrets.token_urlsafe(32)
     hashed = token_hash(token)
-    with store.transaction(Store.sessions(hashed), *throttles) as shards:
+    with store.transaction(Store.sessions(hashed), *(Store.throttle(k) for k in keys)) as shards:
         sessions = shards[Store.sessions(hashed)]
         # Expired sessions of this bucket go at each login, so no bucket grows for ever.
         sessions.remove_ids("sessions", [s["doc_id"] for s in sessions.all("sessions")
-                                         if s["expires"] < now])
-        sessions.insert("sessions", {"token_hash": hashed, "username": username,
-                                     "expires": now + hours * 3600})
-        for key in keys:
-            shards[Store.throttle(key)].remove("failures", key=key)
+                                         if s["expires"] < at])
+        sessions.insert("sessions", {"token_hash": hashed, "username": record["username"],
+                                     "generation": record.get("generation"), "created": at,
+                                     "seen": at, "expires": at + hours * 3600})
+        for name in {Store.throttle(k) for k in keys}:  # this pair's failures, this one included
+            shards[name].remove("failures", pair=keys.pair)
     return _account(record, token)
 
 
-def _forget_old_failures(shard, now: float, window: int) -> None:
-    shard.remove_ids("failures", [f["doc_id"] for f in shard.all("failures")
-                                  if now - f["at"] >= window])
+def _forget_old_failures(shard, at: float, memory: float, keep: Mapping[str, int]) -> None:
+    """Drop the failures of keys quiet for ``memory`` seconds, and the oldest beyond ``keep``."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for failure in shard.all("failures"):
+        by_key.setdefault(failure.get("key"), []).append(failure)
+    gone = []
+    for key, rows in by_key.items():
+        rows.sort(key=lambda f: f["at"])
+        if at - rows[-1]["at"] >= memory:
+            gone.extend(rows)
+        elif len(rows) > keep.get(key, len(rows)):
+            gone.extend(rows[:len(rows) - keep[key]])
+    shard.remove_ids("failures", [f["doc_id"] for f in gone])
 
 
-def account_for_session(store: Store, token: str) -> Account | None:
+def account_for_session(store: Store, token: str, *, idle_minutes: float = 0,
+                        staff_idle_minutes: float | None = None) -> Account | None:
+    """The account of a live session; None once it was ended, passed its absolute lifetime,
+    stayed idle too long (0: no idle limit), or its account was disabled, removed or given a
+    new generation (password changed)."""
+    at = clock()
     hashed = token_hash(token)
-    session = store.read(Store.sessions(hashed)).find_one("sessions", token_hash=hashed)
-    if session is None or session["expires"] < time.time():
+    name = Store.sessions(hashed)
+    session = store.read(name).find_one("sessions", token_hash=hashed)
+    if session is None or session["expires"] < at:
         return None
     record = find_user(store, session["username"])
-    return _account(record, token) if record else None
+    if record is None or record.get("disabled") or record.get("generation") != session.get("generation"):
+        return None
+    account = _account(record, token)
+    idle = staff_idle_minutes if account.is_staff and staff_idle_minutes is not None else idle_minutes
+    seen = session.get("seen", at)
+    if idle and at - seen > idle * 60:
+        return None
+    if at - seen >= SEEN_EVERY:  # not a write on every request: once a minute is enough
+        _note_seen(store, name, hashed, at)
+    return account
+
+
+def _note_seen(store: Store, name: str, hashed: str, at: float) -> None:
+    """Best effort: with the disk full, the user can still read pages (the idle clock only
+    runs from the last time it could be written)."""
+    try:
+        with store.transaction(name) as shards:
+            for row in shards[name].find("sessions", token_hash=hashed):
+                shards[name].update("sessions", row["doc_id"], {"seen": max(at, row.get("seen", at))})
+    except Exception as error:
+        from .diskfull import is_disk_full  # it builds on this module: imported when needed
+        if not is_disk_full(error):
+            raise
 
 
 def end_session(store: Store, token: str) -> None:
     hashed = token_hash(token)
     with store.transaction(Store.sessions(hashed)) as shards:
         shards[Store.sessions(hashed)].remove("sessions", token_hash=hashed)
+
+
+# -- the audit of logins ------------------------------------------------------------------------
+def name_for_audit(typed: str) -> str:
+    """A username as typed, fit for the audit: printable, at most 32 characters, and masked
+    (first 3 and last 2 kept) when it holds 7 or more digits — an ID or phone number typed
+    into the wrong field must not land in the audit whole."""
+    text = "".join(ch for ch in typed if ch.isprintable()).strip()[:32]
+    if sum(ch.isdigit() for ch in text) >= 7:
+        return text[:3] + "*" * (len(text) - 5) + text[-2:]
+    return text
+
+
+def audit_login(store: Store, action: str, username: str, *, address: str, **details: Any) -> None:
+    """Logins, failed logins and logouts on the system audit: who, what, when, from which
+    address.  Never a password; ``username`` is what ``name_for_audit`` made of the typing
+    unless the account exists."""
+    with store.transaction(Store.SYSTEM) as shards:
+        write_audit(shards[Store.SYSTEM], Scope(frozenset(), username), action, username,
+                    address=address or "", **details)

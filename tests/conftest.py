@@ -115,3 +115,24 @@ def auth(client):
 def first_household(store: Store, village: str) -> dict:
     house = store.read(Store.village(village)).all("households")[0]
     return {**house, "ref": f"{village}.{house['doc_id']}"}
+
+
+class FakeClock:
+    """The users module's clock, moved by hand: delays and timeouts are tested without sleeping."""
+
+    def __init__(self, start: float = 1_800_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from survey_app import users
+    fake = FakeClock()
+    monkeypatch.setattr(users, "clock", fake)
+    return fake

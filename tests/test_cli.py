@@ -24,7 +24,7 @@ def test_user_add_refuses_wrong_level_and_short_password(app):
     result = app.test_cli_runner().invoke(args=["user", "add", "li", "--role", "enumerator",
                                                 "--area", "370403001", "--password", "short"])
     assert result.exit_code != 0
-    assert "密码至少8位" in result.output and "不是该角色对应的层级" in result.output
+    assert "密码至少10位" in result.output and "不是该角色对应的层级" in result.output
 
 
 def test_grid_import_reports_problems_and_exit_code(app, tmp_path):
@@ -208,3 +208,16 @@ def test_an_exported_outbox_is_imported_with_the_api_s_rules_and_a_report(app, s
     assert names.count("导入甲") == 1 and names.count("新户") == 1
     foreign = runner.invoke(args=["submissions", "import", str(path), "--user", "e002001"])
     assert "导入甲（人员）：未导入：家庭户不存在或不在该账号的范围内" in foreign.output
+
+
+def test_an_outbox_file_with_a_lone_surrogate_is_refused_and_changes_nothing(app, store, tmp_path):
+    path = tmp_path / "outbox.json"
+    # what a hand-edited file can hold: a JSON escape of half a UTF-16 pair
+    path.write_bytes(b'{"format": "canbao-outbox", "version": 1, "user": "e001001", "outbox": '
+                     b'[{"uuid": "p-1", "kind": "person", "household": "370403001001.1", '
+                     b'"payload": {"name": "\\ud800"}}], "drafts": []}')
+    before = store.digest()
+    result = app.test_cli_runner().invoke(args=["submissions", "import", str(path)])
+    assert result.exit_code != 0 and "无法保存的字符" in result.output
+    assert "Traceback" not in result.output
+    assert store.digest() == before
