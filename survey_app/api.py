@@ -9,15 +9,38 @@ from __future__ import annotations
 
 from importlib.resources import files
 
+import orjson
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from . import formdef, registry, state
-from .i18n import _
+from . import audit, coverage, duplicates, formdef, registry, state
+from .i18n import _, lazy
 from .registry import Conflict, Duplicate, Invalid, NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# A form is one object of plain answers; nothing a client sends legitimately nests deeper.
+MAX_JSON_DEPTH = 8
+
+
+class BadBody(ValueError):
+    """A request body that is not one JSON object the store could keep: 422, nothing written.
+
+    Never a 500: the phone's outbox retries a 5xx for ever, and the same bytes fail the same way.
+    """
+
+    def __init__(self, code: str, message):
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+
+BAD_JSON = lazy("请求体不是有效的 JSON，未保存。")
+BAD_CHARACTERS = lazy("请求体含有无法保存的字符（如不成对的 UTF-16 代理项或非 UTF-8 编码），未保存。"
+                      "请检查输入的内容。")
+TOO_DEEP = lazy("请求体嵌套层数过多（最多 %(n)d 层），未保存。", n=MAX_JSON_DEPTH)
+NOT_AN_OBJECT = lazy("请求体应为 JSON 对象。")
 
 
 def _error(status: int, code: str, message: str, **extra):
@@ -35,8 +58,19 @@ def _no_route(_exc):
 
 
 @bp.errorhandler(405)
-def _bad_method(_exc):
-    return _error(405, "method_not_allowed", _("不支持该请求方法。"))
+def _bad_method(exc):
+    # Only a 405 raised inside an API view comes here; an unrouted method is answered
+    # by the app's handler (views._error_page), as JSON too.  Both keep Allow.
+    response, status = _error(405, "method_not_allowed", _("不支持该请求方法。"))
+    if getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response, status
+
+
+@bp.errorhandler(BadBody)
+def _bad_body(exc: BadBody):
+    message = str(exc.message)
+    return _error(422, exc.code, message, errors={"body": message})
 
 
 @bp.errorhandler(Invalid)
@@ -87,6 +121,7 @@ def bundle():
             "households": [_household_json(h) for h in registry.households(store, scope, code)],
             "persons": [_person_json(p) for p in registry.persons_in(store, scope, code)],
         })
+    audit.record_reads(store, scope, "api_bundle", [v["code"] for v in villages])
     return jsonify(username=current_user.username, generated_at=registry.now_iso(), villages=villages)
 
 
@@ -118,13 +153,17 @@ def get_household(ref: str):
     scope = state.scope()
     home = registry.household(state.store(), scope, ref)
     people = registry.members(state.store(), scope, ref)
+    home = {**home, "registered": coverage.household_progress(home, people)["registered"]}
+    audit.record_read(state.store(), scope, "api_read_household", home["ref"])
     return jsonify(**_household_json(home), members=[_person_json(p) for p in people])
 
 
 @bp.route("/persons/<ref>")
 @login_required
 def get_person(ref: str):
-    return jsonify(_person_json(registry.person(state.store(), state.scope(), ref)))
+    found = registry.person(state.store(), state.scope(), ref)
+    audit.record_read(state.store(), state.scope(), "api_read_person", found["ref"])
+    return jsonify(_person_json(found))
 
 
 @bp.route("/submissions", methods=("POST",))
@@ -135,10 +174,7 @@ def submit():
     try:
         saved = registry.submit(state.store(), state.scope(), state.registration_form(), body)
     except Duplicate as dup:
-        extra = {"existing": dup.ref} if dup.in_scope else {}
-        place = "".join(state.current_grid().path_names(dup.village_code)[1:])
-        return _error(409, "duplicate_id_number",
-                      _("该公民身份号码已在“%(p)s”登记。", p=place), village=place, **extra)
+        return _duplicate(dup)
     except Conflict as conflict:
         return _error(409, "uuid_conflict", _("该 uuid 已用于内容不同的提交，未作任何修改。"),
                       **({"existing": conflict.ref} if conflict.ref else {}))
@@ -150,11 +186,60 @@ def submit():
         status, {"Location": url_for(".get_person", ref=saved.ref)}
 
 
+def _duplicate(dup: Duplicate):
+    """409 for a number registered already; what it says follows :mod:`duplicates`."""
+    answer = duplicates.settle(state.store(), state.scope(), state.current_grid(), dup)
+    if answer.throttled:
+        minutes = -(-answer.retry_after // 60)
+        response, status = _error(429, "too_many_duplicates",
+                                  _("核对到已登记身份号码的次数过多，请%(m)d分钟后再试；"
+                                    "如有疑问请联系乡镇（街道）核实。", m=minutes))
+        response.headers["Retry-After"] = str(answer.retry_after)
+        return response, status
+    if not answer.place:
+        return _error(409, "duplicate_id_number",
+                      _("该公民身份号码已在其他地区登记，请勿重复登记；请联系乡镇（街道）核实。"))
+    extra = {"existing": dup.ref} if answer.in_scope else {}
+    return _error(409, "duplicate_id_number", _("该公民身份号码已在“%(p)s”登记。", p=answer.place),
+                  village=answer.place, **extra)
+
+
 def _json_body() -> dict:
-    body = request.get_json(silent=True)
+    """The request's JSON object, read the way the store writes (orjson), or :class:`BadBody`.
+
+    orjson refuses lone UTF-16 surrogates (``"\\ud800"``), invalid UTF-8, NaN and
+    Infinity, which the store's writer could not keep; integers past 64 bits come back
+    as floats, which it can.  Depth is bounded here, far below any recursion limit.
+    """
+    if not request.is_json:
+        raise BadBody("invalid_json", NOT_AN_OBJECT)
+    try:
+        body = orjson.loads(request.get_data(cache=True))
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc)
+        if "surrogate" in reason or "UTF-8" in reason:  # orjson's words; tests pin them
+            raise BadBody("invalid_characters", BAD_CHARACTERS) from None
+        if "depth" in reason or "recursion" in reason:
+            raise BadBody("too_deep", TOO_DEEP) from None
+        raise BadBody("invalid_json", BAD_JSON) from None
     if not isinstance(body, dict):
-        raise Invalid(formdef.Result(errors={"body": _("请求体应为 JSON 对象。")}))
+        raise BadBody("invalid_json", NOT_AN_OBJECT)
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise BadBody("too_deep", TOO_DEEP)
     return body
+
+
+def _depth(value) -> int:
+    """Nesting depth of parsed JSON, walked with a stack (no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                break
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _refuse_unknown_fields(body: dict, definition: formdef.FormDefinition) -> None:

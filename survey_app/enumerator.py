@@ -23,7 +23,7 @@ from flask import (
 )
 from flask_login import login_required
 
-from . import coverage, registry, state, tokens
+from . import audit, coverage, duplicates, registry, state, tokens
 from .i18n import _
 from .registry import Duplicate, Invalid
 from .views import asset, asset_version, field_label
@@ -105,6 +105,7 @@ def household(ref: str):
     scope = state.scope()
     home = registry.household(state.store(), scope, ref)
     people = registry.members(state.store(), scope, ref)
+    audit.record_read(state.store(), scope, "read_household", home["ref"])  # lists ID numbers
     return render_template("enumerator/household.html", home=home, people=people,
                            progress=coverage.household_progress(home, people),
                            unit=state.current_grid().get(home["village"]), form=state.registration_form())
@@ -123,11 +124,12 @@ def register(ref: str):
     store = state.store()
     home = registry.household(store, scope, ref)
     person_ref = request.values.get("person") or None
-    existing = registry.person(store, scope, person_ref) if person_ref else None
-    if existing and existing["household"] != home["doc_id"]:
-        abort(404)
+    # The one rule registry.submit applies too: a person of another household, in this
+    # village or another one of the area, is not found here (404), whether shown or saved.
+    existing = registry._target_person(store, scope, home, person_ref)
     definition = state.registration_form()
     if request.method == "GET":
+        audit.record_read(store, scope, "read_person", existing and existing["ref"])
         address_defaults = {"hukou_address": home["address"], "residence": home["address"],
                             "situation": "living"}
         values = {**address_defaults, **(existing["answers"] if existing else {})}
@@ -162,15 +164,25 @@ def register(ref: str):
 
 
 def _duplicate(home, existing, dup: Duplicate):
-    if dup.in_scope:
+    """What the form says about a number registered already: see :mod:`duplicates`."""
+    answer = duplicates.settle(state.store(), state.scope(), state.current_grid(), dup)
+    if answer.throttled:
+        minutes = -(-answer.retry_after // 60)
+        errors = {"id_number": _("核对到已登记身份号码的次数过多，请%(m)d分钟后再试；"
+                                 "如有疑问请联系乡镇（街道）核实。", m=minutes)}
+        page, status = _render_form(home, existing, request.form, errors, {}, str(uuid.uuid4()), status=429)
+        return page, status, {"Retry-After": str(answer.retry_after)}
+    if answer.in_scope:
         flash(_("该公民身份号码已有登记记录，已为您打开。"), "warning")
         found = registry.person(state.store(), state.scope(), dup.ref)
         return redirect(url_for(".register", ref=registry.make_ref(found["village"],
                                 found["household"]), person=dup.ref))
-    place = "".join(state.current_grid().path_names(dup.village_code)[1:]) or dup.village_code
-    errors = {"id_number": _("该公民身份号码已在“%(p)s”登记，请勿重复登记；如有疑问请联系乡镇。",
-                             p=place)}
-    return _render_form(home, existing, request.form, errors, {}, str(uuid.uuid4()), status=409)
+    if answer.place:
+        message = _("该公民身份号码已在“%(p)s”登记，请勿重复登记；如有疑问请联系乡镇。", p=answer.place)
+    else:
+        message = _("该公民身份号码已在其他地区登记，请勿重复登记；请联系乡镇（街道）核实。")
+    return _render_form(home, existing, request.form, {"id_number": message}, {}, str(uuid.uuid4()),
+                        status=409)
 
 
 def _render_form(home, existing, values, errors, warnings, submission_id, status=200):

@@ -12,9 +12,10 @@ is refused; the report says, form by form, what happened.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from . import registry, state
 from .formdef import FormDefinition
@@ -41,9 +42,11 @@ class Outcome:
 
 def read(raw: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        raise ImportFileError("不是导出的待上传文件（JSON 格式错误）。") from None
+        # orjson, as the store writes: it refuses lone surrogates a hand-edited file could carry,
+        # which would otherwise pass here and fail when the record is written
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ImportFileError("不是导出的待上传文件（JSON 格式错误或含有无法保存的字符）。") from None
     if not isinstance(data, dict) or data.get("format") != "canbao-outbox" \
             or not isinstance(data.get("outbox"), list):
         raise ImportFileError("不是本系统从手机导出的待上传文件。")

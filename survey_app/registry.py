@@ -21,7 +21,9 @@ from . import coverage as coverage_rows
 from .formdef import FormDefinition, Result
 from .grid import Grid
 from .i18n import lazy
+from .privacy import mask_id
 from .store import Shard, Store
+from .textnorm import person_name
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -42,13 +44,21 @@ class Invalid(ValueError):
 
 
 class Duplicate(Exception):
-    """The ID number belongs to a person already registered in the district."""
+    """The ID number belongs to a person already registered in the district.
 
-    def __init__(self, ref: str, village_code: str, in_scope: bool):
+    It carries what the answer may use and never the number itself: whether the
+    submitted name is the registered person's (only then may a village outside
+    the caller's area be named) and the number masked for the audit.
+    """
+
+    def __init__(self, ref: str, village_code: str, in_scope: bool, *,
+                 name_matches: bool = False, masked_id: str = ""):
         super().__init__(ref)
         self.ref = ref
         self.village_code = village_code
         self.in_scope = in_scope
+        self.name_matches = name_matches
+        self.masked_id = masked_id
 
 
 class Conflict(Exception):
@@ -295,8 +305,11 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
             return replay
         existing = locate_id_number(store, id_number, shards) if id_number else None
         if existing and (target is None or existing != (village, target["doc_id"])):
-            ref = make_ref(*existing)
-            raise Duplicate(ref, existing[0], existing[0] in scope.villages)
+            holder = _reader(store, shards)(Store.village(existing[0])).get("persons", existing[1])
+            raise Duplicate(make_ref(*existing), existing[0], existing[0] in scope.villages,
+                            name_matches=_same_name(result.values.get("name"),
+                                                    (holder or {}).get("answers", {}).get("name")),
+                            masked_id=mask_id(id_number))
         current = shard.get("persons", target["doc_id"]) if target else None
         doc_id = target["doc_id"] if target else shard.next_id("persons")
         record = _person_record(scope, home, current, submission_id, result)
@@ -322,6 +335,12 @@ def _write(store: Store, scope: Scope, home: dict[str, Any], target: dict[str, A
                     receipt=record["receipt"])
     return Submitted(ref, record["receipt"], created=current is None, warnings=result.warnings,
                      missing=record["missing"], household_size=grown)
+
+
+def _same_name(given: Any, registered: Any) -> bool:
+    """Names compared as typed by any input method (full-width letters, odd dots and spaces)."""
+    given, registered = person_name(str(given or "")), person_name(str(registered or ""))
+    return bool(given) and given == registered
 
 
 def _grow_household(shard: Shard, scope: Scope, home: dict[str, Any]) -> int | None:

@@ -117,6 +117,9 @@ MESSAGES = {
 def _error_page(error):
     status = getattr(error, "code", 500) or 500
     message = str(MESSAGES.get(status) or lazy("出错了。"))
+    # A 405 says which methods the URL takes (RFC 9110): werkzeug's exception knows them.
+    methods = getattr(error, "valid_methods", None)
+    headers = {"Allow": ", ".join(methods)} if methods else {}
     if request.path.startswith("/api/"):
-        return jsonify(error=str(status), message=message), status
-    return render_template("error.html", title=str(status), message=message), status
+        return jsonify(error=str(status), message=message), status, headers
+    return render_template("error.html", title=str(status), message=message), status, headers

@@ -169,6 +169,19 @@ def test_openapi_document_describes_submissions(client):
     assert {"201", "200", "409", "422", "404"} <= set(responses)
 
 
+def test_openapi_request_bodies_list_exactly_the_keys_the_server_takes(client, app):
+    """additionalProperties is false in the description: its keys must follow forms/*.toml."""
+    from survey_app import formdef, registry
+    spec = yaml.safe_load(client.get("/api/v1/openapi.yaml").get_data(as_text=True))
+    schemas = spec["components"]["schemas"]
+    forms = app.config["FORMS_DIR"]
+    assert set(schemas["Submission"]["properties"]) == \
+        formdef.load(forms, "registration").field_names | registry.ENVELOPE
+    household = formdef.load(forms, "household").field_names
+    assert set(schemas["NewHousehold"]["properties"]) == household | {"uuid"}
+    assert schemas["Submission"]["additionalProperties"] is False
+
+
 def test_form_definition_served_as_json(auth, client):
     auth.login("e001001")
     definition = client.get("/api/v1/forms/registration").get_json()
@@ -249,3 +262,99 @@ def test_the_bundle_holds_only_the_enumerator_s_own_villages(auth, client):
     auth.logout()
     auth.login("township")
     assert client.get("/api/v1/bundle").status_code == 404  # staff do not carry a township in a phone
+
+
+# -- a number registered elsewhere: no location oracle (see survey_app/duplicates.py) --------------
+def _registered_in_b(app, name: str) -> tuple[str, str]:
+    """An ID number registered in village B by its own enumerator; returns (number, person id)."""
+    from conftest import Auth
+    other = app.test_client()
+    other_auth = Auth(other)
+    other_auth.login("e002001")
+    number = new_id_number()
+    house = first_household(app.extensions["canbao"]["store"], VILLAGE_B)["ref"]
+    saved = post(other, other_auth.api_token(), submission(house, id_number=number, name=name))
+    assert saved.status_code == 201, saved.get_json()
+    return number, saved.get_json()["id"]
+
+
+def duplicate_audit(store) -> list[dict]:
+    return [a for a in store.read(Store.SYSTEM).all("audit") if a["action"] == "duplicate_id_number"]
+
+
+def test_duplicate_elsewhere_with_another_name_names_no_village(auth, client, store, app):
+    number, _ref = _registered_in_b(app, "张三丰")
+    auth.login("e001001")
+    before = store.fingerprint(Store.village(VILLAGE_A))
+    response = post(client, auth.api_token(),
+                    submission(first_household(store, VILLAGE_A)["ref"], id_number=number, name="李四光"))
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["error"] == "duplicate_id_number"
+    assert "其他地区" in body["message"] and "乡镇（街道）核实" in body["message"]
+    assert "village" not in body and "existing" not in body
+    text = response.get_data(as_text=True)
+    assert "常庄" not in text and VILLAGE_B not in text
+    assert store.fingerprint(Store.village(VILLAGE_A)) == before
+
+
+def test_duplicate_elsewhere_with_the_same_name_as_typed_names_the_village(auth, client, store, app):
+    number, _ref = _registered_in_b(app, "张三丰")
+    auth.login("e001001")
+    response = post(client, auth.api_token(),  # a space and a full-width typing are the same name
+                    submission(first_household(store, VILLAGE_A)["ref"], id_number=number, name="张 三丰"))
+    assert response.status_code == 409
+    assert response.get_json()["village"] == "常庄街道常庄社区"
+    assert "existing" not in response.get_json()
+
+
+def test_every_duplicate_hit_is_audited_with_the_masked_number_only(auth, client, store, app):
+    import re
+    number, ref = _registered_in_b(app, "张三丰")
+    auth.login("e001001")
+    token = auth.api_token()
+    house = first_household(store, VILLAGE_A)["ref"]
+    post(client, token, submission(house, id_number=number, name="李四光"))
+    post(client, token, submission(house, id_number=number, name="张三丰"))
+    post(client, token, submission(house, id_number=number, name="王秀英"))
+    own_number = new_id_number()
+    post(client, token, submission(house, id_number=own_number))
+    own = post(client, token, submission(house, id_number=own_number))  # a hit in the own area
+    entries = duplicate_audit(store)
+    assert own.status_code == 409 and len(entries) == 4
+    assert [e["name_matched"] for e in entries[:2]] == [False, True]
+    assert entries[0]["ref"] == ref and entries[0]["user"] == "e001001"
+    assert entries[0]["id_number"] == number[:6] + "*" * 8 + number[-4:]
+    assert [e["in_area"] for e in entries] == [False, False, False, True]
+    assert number not in repr(entries) and not re.search(r"\d{17}[\dXx]", repr(entries))
+
+
+def test_duplicate_hits_outside_the_area_are_rate_limited_per_user(auth, client, store, app):
+    app.config["DUPLICATE_MAX_HITS"] = 3
+    numbers = [_registered_in_b(app, "张三丰")[0] for _ in range(5)]
+    auth.login("e001001")
+    token = auth.api_token()
+    house = first_household(store, VILLAGE_A)["ref"]
+    own_number = new_id_number()
+    post(client, token, submission(house, id_number=own_number))
+    answers_seen = [post(client, token, submission(house, id_number=n, name="张三丰")) for n in numbers[:3]]
+    assert [r.status_code for r in answers_seen] == [409, 409, 409]
+    refused = post(client, token, submission(house, id_number=numbers[3], name="张三丰"))
+    assert refused.status_code == 429
+    body = refused.get_json()
+    assert body["error"] == "too_many_duplicates" and "分钟后再试" in body["message"]
+    assert "village" not in body and "常庄" not in refused.get_data(as_text=True)
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    # the own area still answers as ever: those hits are neither limited nor counted
+    own = post(client, token, submission(house, id_number=own_number))
+    assert own.status_code == 409 and own.get_json()["existing"]
+    assert duplicate_audit(store)[-2]["refused"] is True
+    # new people are still registered; another user has a limit of their own
+    assert post(client, token, submission(house)).status_code == 201
+    from conftest import Auth
+    other = app.test_client()
+    Auth(other).login("e001002")
+    elsewhere = post(other, Auth(other).api_token(),
+                     submission(first_household(store, "370403001002")["ref"], id_number=numbers[4],
+                                name="张三丰"))
+    assert elsewhere.status_code == 409
