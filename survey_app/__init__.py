@@ -37,6 +37,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import security, state
     state.init_app(app)
     security.init_app(app)
+    from . import diskfull, housekeeping
+    diskfull.init_app(app)  # a full disk: 503, what was typed kept, a logout that still ends
+    housekeeping.init_app(app)  # temporary files a crash left outside the store
     _compress(app)
     Babel(app, locale_selector=_locale)
     app.jinja_env.globals["lang"] = _locale

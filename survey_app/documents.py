@@ -14,11 +14,13 @@ when something is printed: every CLI call and server worker starts faster.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,7 @@ from flask import current_app
 from markupsafe import Markup
 
 from . import coverage, registry, state, tokens
-from .atomicfile import write_atomically
+from .atomicfile import private_folder, remove_stale, write_atomically
 from .campaign import load_campaign
 from .formdef import Field, FormDefinition
 from .grid import CHILD_LEVEL, Grid
@@ -55,6 +57,10 @@ RENDER_SECONDS = 60       # per chunk or single document, before it is killed
 MAX_BLANK = 500
 POSTING_DAYS = 7          # how long the public roster stays on the village board
 FILE_NAME = re.compile(r"^[a-z]+-\d{9,12}-\d{6}-[a-z0-9]{4}\.pdf$")
+PDF_MODE = 0o600          # printed forms carry ID numbers: the server's account alone reads them
+# What a crash leaves in exports/<township>/<day>/: a PDF being rendered, a batch's chunk folder
+# (render.py), a description being written (atomicfile).
+TEMPORARY = ("*/*/.*.pdf.partial", "*/*/canbao-print-*", "*/*/.*.json.*.tmp")
 
 
 class DocumentError(ValueError):
@@ -204,17 +210,46 @@ class Export:
 def _new_export_path(exports_dir: Path, township: str, kind: str, area: str) -> Path:
     now = dt.datetime.now(CHINA)
     folder = exports_dir / township / now.date().isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
+    for level in (exports_dir, folder.parent, folder):  # 0700: printed forms carry ID numbers
+        private_folder(level)
     suffix = "".join(secrets.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(4))
     return folder / f"{kind}-{area}-{now:%H%M%S}-{suffix}.pdf"
 
 
 def _publish(exports_dir: Path, tmp_pdf: Path, target: Path, meta: dict[str, Any]) -> Export:
     """Move the finished PDF into place, then write its description (listing reads only those)."""
+    os.chmod(tmp_pdf, PDF_MODE)  # again: a joined batch is pdfunite's (or a moved part's) file
     os.replace(tmp_pdf, target)
     meta = {**meta, "path": str(target.relative_to(exports_dir)), "bytes": target.stat().st_size}
     write_atomically(target.with_suffix(".json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
     return Export(target, meta)
+
+
+def remove_stale_temporaries(exports_dir: str | Path) -> list[Path]:
+    """At start-up: partial PDFs and chunk folders of renders a crash cut short (not touched for
+    an hour; a render at work writes a chunk at least every RENDER_SECONDS)."""
+    root = Path(exports_dir)
+    return remove_stale(root, TEMPORARY) if root.is_dir() else []
+
+
+def make_private(exports_dir: str | Path) -> int:
+    """Files printed before files were made private (0644 in 0755 folders), made 0600 in 0700
+    folders: once, while the exports folder itself is not yet 0700.  Returns how many changed."""
+    root = Path(exports_dir)
+    if not root.is_dir() or root.stat().st_mode & 0o777 == 0o700 or root.stat().st_uid != os.geteuid():
+        return 0
+    changed = 0
+    for folder, subfolders, files in os.walk(root):
+        for name, wanted in [*((d, 0o700) for d in subfolders), *((f, PDF_MODE) for f in files)]:
+            path = Path(folder) / name
+            with contextlib.suppress(OSError):
+                status = path.lstat()
+                if not stat.S_ISLNK(status.st_mode) and status.st_uid == os.geteuid() \
+                        and status.st_mode & 0o777 != wanted:
+                    path.chmod(wanted)
+                    changed += 1
+    private_folder(root)
+    return changed
 
 
 def list_exports(exports_dir: str | Path, villages: Iterable[str]) -> list[dict[str, Any]]:
@@ -387,6 +422,8 @@ def _produce(scope: Scope, area: Area, kind: str, meta: dict[str, Any],
     exports_dir = Path(current_app.config["EXPORTS_DIR"])
     target = _new_export_path(exports_dir, area.township["code"], kind, area.code)
     tmp = target.with_name(f".{target.name}.partial")
+    # Made here, private, before the renderer opens it (it keeps the mode of the file it truncates).
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PDF_MODE))
     try:
         rendered = render(tmp)
         export = _publish(exports_dir, tmp, target, {**meta, "pages": rendered.pages})

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 from flask import Blueprint, abort, current_app, redirect, send_from_directory
+from werkzeug.security import safe_join
+
+from .atomicfile import remove_stale
 
 bp = Blueprint("portal_site", __name__, url_prefix="/portal")
 RETRY_SECONDS = 600  # after a failed daily rebuild, so a broken input does not cost every request
@@ -66,8 +69,20 @@ def serve(path: str = "index.html"):
     if path.endswith(".html") and time.monotonic() >= retry_at \
             and built_on(root) not in (None, dt.date.today()):
         rebuild_quietly()  # about 0.1 s, once a day
-    if not root.is_dir():
+    # A path leaving the folder (``..%2f``) is a 404 before anything outside is looked at, so
+    # the answer never tells whether some folder exists on the server.
+    inside = safe_join(str(root), path)
+    if inside is None or not root.is_dir():
         abort(404)
-    if (root / path).is_dir():
+    if Path(inside).is_dir():
         return redirect(f"/portal/{path.rstrip('/')}/index.html")
     return send_from_directory(root, path)
+
+
+def remove_stale_builds(output: str | Path) -> list[Path]:
+    """At start-up: the staging and retired folders of a build a crash cut short (portal.py's
+    ``.<output>.building-*`` and ``.<output>.old-*``; a build takes well under a second)."""
+    root = Path(output)
+    if not root.parent.is_dir():
+        return []
+    return remove_stale(root.parent, [f".{root.name}.building-*", f".{root.name}.old-*"])

@@ -24,7 +24,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from . import documents, jobs, portal_site, registry, state, tokens
+from . import audit, documents, jobs, portal_site, registry, state, tokens
 from .i18n import _
 from .registry import NotFound
 
@@ -173,6 +173,7 @@ def download(relative: str):
     pdf = documents.export_file(current_app.config["EXPORTS_DIR"], relative, state.scope().villages)
     if pdf is None:
         abort(404)
+    audit.record_download(state.store(), state.scope(), relative)
     return send_file(pdf, mimetype="application/pdf", as_attachment=True, download_name=pdf.name)
 
 

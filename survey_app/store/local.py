@@ -30,7 +30,7 @@ from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..atomicfile import write_atomically
+from ..atomicfile import private_folder, remove_stale, write_atomically
 from . import codec, journal
 from .base import Store, check_name
 from .errors import StoreBusy, StoreFormatError
@@ -59,6 +59,7 @@ class LocalStore(Store):
         self._lock_files: dict[str, int] = {}
         weakref.finalize(self, _close_all, self._open_descriptors)
         _allow_open_files()
+        private_folder(self.root)  # 0700 whatever the umask: only the server's account gets in
         (self.root / "locks").mkdir(parents=True, exist_ok=True)
         self._check_format()
 
@@ -310,6 +311,24 @@ class LocalStore(Store):
             with contextlib.suppress(FileNotFoundError):
                 if now - path.stat().st_mtime > older_than:
                     path.unlink()
+        self._remove_partial_backups()
+
+    def _remove_partial_backups(self) -> None:
+        """A backup interrupted by a crash leaves ``backups/canbao-….partial`` (a copy of
+        everything).  A backup at work holds the gate exclusively for as long as it copies, so
+        when the gate can be had here at once, no partial folder has a writer."""
+        partial = list((self.root / "backups").glob("canbao-*.partial"))
+        if not partial:
+            return
+        gate = self._gate_descriptors()[1]
+        try:
+            fcntl.flock(gate, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a backup or a transaction is under way: next start
+        try:
+            remove_stale(self.root / "backups", ["canbao-*.partial"], older_than=0)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
 
     def backup(self, destination: str | Path | None = None) -> Path:
         """A consistent snapshot: the gate held exclusively, so no transaction is half-seen."""
