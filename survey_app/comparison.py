@@ -7,7 +7,7 @@ one per scheme) say who is insured.  Each person of the extract is then
 list); people only in an insured list are 需核实 too.  The 需核实 and 未参保
 people of the extract become the villages' visit lists (comparison_report).
 
-Files are read with roster.read_rows, one at a time, and reduced at once to
+Files are read with roster.iter_rows, one at a time and row by row, and reduced at once to
 what the comparison needs: a county's files are never all in memory together.
 A problem with a whole file stops everything; a problem with one row is
 listed by row number and the rest is compared.
@@ -15,7 +15,7 @@ listed by row number and the rest is compared.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -188,20 +188,44 @@ class Places:
 
 
 def _read(label: str, upload: Upload, columns: dict[str, tuple[str, ...]],
-          required: Iterable[str]) -> tuple[list[dict[str, str]], dict[str, str]]:
+          required: Iterable[str]) -> tuple[Iterator[dict[str, str]], dict[str, str]]:
     try:
-        rows = roster.read_rows(upload.filename, upload.read())
-    except roster.RosterError as exc:
-        raise ComparisonError([f"{label}：{p}" for p in exc.problems]) from None
-    except Exception as exc:  # a damaged sheet, a CSV cell past csv's size limit: bad input, not a fault
-        raise ComparisonError([_("%(f)s：无法读取该文件（%(e)s），请用 Excel 或 WPS 另存后再上传",
-                                 f=label, e=type(exc).__name__)]) from None
-    if not rows:
+        rows = roster.iter_rows(upload.filename, upload.read())
+        first = next(rows, None)
+    except Exception as exc:
+        raise _unreadable(label, exc) from None
+    if first is None:
         raise ComparisonError([_("%(f)s：文件中没有数据行", f=label)])
-    if len(rows) > MAX_ROWS:
-        raise ComparisonError([_("%(f)s：有 %(n)d 行，一次最多比对 %(m)d 行；请按乡镇（街道）拆分文件",
-                                 f=label, n=len(rows), m=MAX_ROWS)])
-    return rows, _columns(label, rows[0].keys(), columns, required)
+    return _within_limit(label, first, rows), _columns(label, first.keys(), columns, required)
+
+
+def _within_limit(label: str, first: dict[str, str],
+                  rows: Iterator[dict[str, str]]) -> Iterator[dict[str, str]]:
+    """The rows, stopping at the one past MAX_ROWS: a file is never read further than that."""
+    yield first
+    count = 1
+    try:
+        for row in rows:
+            count += 1
+            if count > MAX_ROWS:
+                if next(rows, None) is None:
+                    raise ComparisonError([_("%(f)s：有 %(n)d 行，一次最多比对 %(m)d 行；请按乡镇（街道）"
+                                             "拆分文件", f=label, n=count, m=MAX_ROWS)])
+                raise ComparisonError([_("%(f)s：超过 %(m)d 行，一次最多比对这么多；请按乡镇（街道）拆分文件",
+                                         f=label, m=MAX_ROWS)])
+            yield row
+    except ComparisonError:
+        raise
+    except Exception as exc:
+        raise _unreadable(label, exc) from None
+
+
+def _unreadable(label: str, exc: Exception) -> ComparisonError:
+    if isinstance(exc, roster.RosterError):
+        return ComparisonError([f"{label}：{p}" for p in exc.problems])
+    # a damaged sheet, a CSV cell past csv's size limit: bad input, not a fault
+    return ComparisonError([_("%(f)s：无法读取该文件（%(e)s），请用 Excel 或 WPS 另存后再上传",
+                              f=label, e=type(exc).__name__)])
 
 
 def _id_problem(raw: str) -> tuple[idcard.IdNumber | None, str]:
@@ -251,10 +275,8 @@ def _read_insured(outcome: Outcome, places: Places, upload: Upload, number: int,
     label = _("参保名单%(n)d“%(f)s”", n=number, f=upload.filename)
     rows, columns = _read(label, upload, INSURED_COLUMNS, ("name", "id_number"))
     schemes: dict[str, int] = {}
-    rows.reverse()  # popped from the end, in file order: each row's memory goes as it is used
     line = 1
-    while rows:
-        row = rows.pop()
+    for row in rows:  # one at a time: each row's memory goes as it is used
         raw = {key: _fold(row.get(header)) for key, header in columns.items()}
         line += 1
         parsed, why = _id_problem(raw["id_number"])
@@ -298,13 +320,11 @@ class _Hukou:
         self.label = _("户籍文件“%(f)s”", f=upload.filename)
         required = ("village", "house", "address", "name", "id_number", "relationship")
         rows, columns = _read(self.label, upload, HUKOU_COLUMNS, required)
-        total = len(rows)
-        rows.reverse()
         line = 1
-        while rows:
-            raw = rows.pop()
+        for raw in rows:  # one at a time: each row's memory goes as it is used
             line += 1
             self.row(line, {key: _fold(raw.get(header)) for key, header in columns.items()})
+        total = line - 1
         for village, houses in self.outcome.houses.items():
             for number, house in houses.items():
                 house.update(self.info[(village, number)])

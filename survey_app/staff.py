@@ -8,10 +8,20 @@ write, so a city's page costs a few hundred reads, not a parse of the city.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
-from . import coverage, exports, registry, roster, state
+from . import audit, coverage, exports, registry, roster, roster_jobs, state
 from .i18n import _
 
 bp = Blueprint("staff", __name__, url_prefix="/s")
@@ -72,6 +82,7 @@ def village(village: str):
     store = state.store()
     houses = {h["doc_id"]: h for h in registry.households(store, scope, village)}
     people = registry.persons_in(store, scope, village)
+    audit.record_read(store, scope, "read_village", village)  # the page lists full ID numbers
     return render_template("staff/village.html", unit=state.current_grid().get(village),
                            houses=houses, people=people, form=state.registration_form(),
                            coverage=registry.village_coverage(store, village))
@@ -84,22 +95,46 @@ def _reason_labels() -> dict[str, str]:
 
 @bp.route("/v/<village>/roster", methods=("GET", "POST"))
 def import_roster(village: str):
-    """Upload the expected roster of one village (.xlsx from Excel/WPS, or .csv)."""
+    """Upload the expected roster of one village (.xlsx from Excel/WPS, or .csv).
+
+    The file is read and loaded by a background job (roster_jobs); the browser
+    is sent to the job's page, which refreshes itself until the job is done.
+    """
     scope = state.scope()
     scope.require(village)
     unit = state.current_grid().get(village)
+    recent = roster_jobs.recent(state.store(), village, scope.username)
     if request.method == "GET":
-        return render_template("staff/roster.html", unit=unit, problems=[])
+        return render_template("staff/roster.html", unit=unit, problems=[], recent=recent)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render_template("staff/roster.html", unit=unit,
+        return render_template("staff/roster.html", unit=unit, recent=recent,
                                problems=[_("请选择要上传的名单文件。")]), 422
     try:
-        counts = roster.import_file(state.store(), scope, state.registration_form(), village,
-                                    upload.filename, upload.read())
-    except roster.RosterError as exc:
-        return render_template("staff/roster.html", unit=unit, problems=exc.problems), 422
-    flash(roster.report(counts), "success")
+        job_id = roster_jobs.start(current_app._get_current_object(), state.store(), scope,
+                                   state.registration_form(), village, upload)
+    except roster.RosterError as exc:  # refused before any reading
+        return render_template("staff/roster.html", unit=unit, problems=exc.problems, recent=recent), 422
+    return redirect(url_for(".roster_job", village=village, job_id=job_id))
+
+
+@bp.route("/v/<village>/roster/<int:job_id>")
+def roster_job(village: str, job_id: int):
+    """A roster upload's page: 202 and a Refresh header while the job runs; then the report on
+    the village's page, or every problem of the refused file (422: nothing was imported)."""
+    state.scope().require(village)
+    job = roster_jobs.get(state.store(), job_id, village, current_user.username)
+    if job is None:
+        abort(404)
+    unit = state.current_grid().get(village)
+    if job["done"] is None:
+        return render_template("staff/roster_job.html", unit=unit, job=job), 202, {"Refresh": "2"}
+    if job["error"]:
+        return render_template("staff/roster.html", unit=unit, problems=[], error=job["error"]), 500
+    if job.get("problems"):
+        return render_template("staff/roster.html", unit=unit, problems=job["problems"],
+                               problem_count=job["problem_count"], filename=job["filename"]), 422
+    flash(roster.report(job["counts"]), "success")
     return redirect(url_for(".village", village=village))
 
 

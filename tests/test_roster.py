@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 from conftest import VILLAGE_A, VILLAGE_B, csrf_from
 from helpers import new_id_number
@@ -24,10 +25,25 @@ def xlsx(rows, header=HEADER) -> bytes:
     return out.getvalue()
 
 
-def upload(client, village, filename, content):
+def upload(client, village, filename, content, seconds=60):
+    """Send a roster file and follow its job to the end: the final response is the redirect to the
+    village's page (loaded), or the page listing the file's problems (422, nothing imported)."""
     page = client.get(f"/s/v/{village}/roster").get_data(as_text=True)
-    return client.post(f"/s/v/{village}/roster", content_type="multipart/form-data",
+    sent = client.post(f"/s/v/{village}/roster", content_type="multipart/form-data",
                        data={"csrf_token": csrf_from(page), "file": (io.BytesIO(content), filename)})
+    if sent.status_code != 302 or "/roster/" not in sent.headers["Location"]:
+        return sent  # refused before any reading
+    return follow_job(client, sent.headers["Location"], seconds)
+
+
+def follow_job(client, location, seconds=60):
+    """The job's page once the job is done (it answers 202 while running)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = client.get(location)
+        if response.status_code != 202 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.05)
 
 
 def test_excel_roster_loads_households_and_people(auth, client, store):
