@@ -362,15 +362,19 @@ def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] |
     stamp = now_iso()
     base = dict(current or {"created_at": stamp, "household": home["doc_id"]})
     base.pop("doc_id", None)
+    status = "incomplete" if result.missing else "registered"
     return {
         # Every uuid that ever wrote this record, so a late retry of an earlier
         # form is recognised as a replay even after the record was edited.
-        **base, "answers": result.values, "status": "incomplete" if result.missing else "registered",
+        **base, "answers": result.values, "status": status,
         "missing": list(result.missing),  # required answers a 暂存 left open (人不漏项, measurable)
         "uuids": [*base.get("uuids", ()), submission_id],
-        "receipt": base.get("receipt") or new_receipt(), "registered_by": scope.username,
-        "updated_at": stamp, "warnings": {k: [str(w) for w in v]
-                                          for k, v in result.warnings.items()},
+        "receipt": base.get("receipt") or new_receipt(),
+        # who registered whom and when stays; who changed it last follows each edit
+        "registered_by": base.get("registered_by") or scope.username,
+        "registered_at": base.get("registered_at") or (stamp if status == "registered" else None),
+        "changed_by": scope.username, "updated_at": stamp,
+        "warnings": {k: [str(w) for w in v] for k, v in result.warnings.items()},
     }
 
 
@@ -382,7 +386,7 @@ def _keep_revision(shard: Shard, scope: Scope, doc_id: int, current: dict[str, A
     shard.insert(REVISIONS, {
         "person": doc_id, "answers": current["answers"], "status": current["status"],
         "saved_at": current.get("updated_at") or current.get("created_at"),
-        "saved_by": current.get("registered_by") or current.get("source", ""),
+        "saved_by": current.get("changed_by") or current.get("registered_by") or current.get("source", ""),
         "replaced_at": record["updated_at"], "replaced_by": scope.username,
     })
 

@@ -82,3 +82,22 @@ def test_a_web_edit_with_an_error_keeps_the_history_visible(auth, client, store)
     assert bad.status_code == 422
     assert "修改记录（1 次）" in bad.get_data(as_text=True)
     assert len(revisions(store)) == 1
+
+
+def test_who_registered_and_when_stays_while_who_changed_it_follows_each_edit(app, store):
+    from survey_app import registry, state
+    from survey_app.registry import Scope
+    house = first_household(store, VILLAGE_A)
+    first, second = Scope(frozenset({VILLAGE_A}), "e001001"), Scope(frozenset({VILLAGE_A}), "township")
+    with app.app_context():
+        form = state.registration_form()
+        body = submission(house["ref"])
+        saved = registry.submit(store, first, form, body)
+        before = registry.person(store, first, saved.ref)
+        registry.submit(store, second, form, {**body, "uuid": str(uuid.uuid4()), "person": saved.ref,
+                                              "phone": "13811112222"})
+        after = registry.person(store, first, saved.ref)
+    assert before["registered_by"] == after["registered_by"] == "e001001"
+    assert after["registered_at"] == before["registered_at"] is not None
+    assert after["changed_by"] == "township" and after["updated_at"] >= before["updated_at"]
+    assert revisions(store)[-1]["saved_by"] == "e001001"
