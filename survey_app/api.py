@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from . import audit, coverage, duplicates, formdef, registry, state
+from . import audit, coverage, duplicates, formdef, registry, review, state
 from .i18n import _, lazy
 from .registry import Conflict, Duplicate, Invalid, NotFound
 
@@ -254,7 +254,12 @@ def _household_json(home: dict) -> dict:
 
 
 def _person_json(found: dict) -> dict:
-    return {"id": found["ref"], "village": found["village"],
+    body = {"id": found["ref"], "village": found["village"],
             "household": registry.make_ref(found["village"], found["household"]),
             "status": found["status"], "receipt": found.get("receipt"),
             "missing": found.get("missing", []), "answers": found.get("answers", {})}
+    state = review.review_state(found)
+    if state:  # the township's 初审: a returned form's comment says what to correct, offline too
+        decided = found.get("review") or {}
+        body["review"] = {"state": state, "comment": decided.get("comment", ""), "at": decided.get("at")}
+    return body

@@ -23,7 +23,7 @@ from flask import (
 )
 from flask_login import login_required
 
-from . import audit, coverage, duplicates, registry, state, tokens
+from . import audit, coverage, duplicates, registry, review, state, tokens
 from .i18n import _
 from .registry import Duplicate, Invalid
 from .views import asset, asset_version, field_label
@@ -50,7 +50,10 @@ def home():
     scope = state.scope()
     grid = state.current_grid()
     rows = registry.coverage(state.store(), grid, sorted(scope.villages))
-    return render_template("enumerator/home.html", rows=rows)
+    # forms the township returned (初审): the comment says what to correct
+    returned = [p for code in sorted(scope.villages)
+                for p in registry.persons_in(state.store(), scope, code) if review.returned(p)]
+    return render_template("enumerator/home.html", rows=rows, returned=returned)
 
 
 @bp.route("/v/<village>")
@@ -108,6 +111,7 @@ def household(ref: str):
     audit.record_read(state.store(), scope, "read_household", home["ref"])  # lists ID numbers
     return render_template("enumerator/household.html", home=home, people=people,
                            progress=coverage.household_progress(home, people),
+                           returned={p["ref"] for p in people if review.returned(p)},
                            unit=state.current_grid().get(home["village"]), form=state.registration_form())
 
 

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from . import spreadsheet
+from . import review, spreadsheet
 from .formdef import Field, FormDefinition
 from .grid import Grid
 from .registry import CHINA, REVISIONS, make_ref
@@ -24,11 +24,15 @@ from .store import Store
 SHEET_NAME = "个人基础信息汇总表"
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {"csv": spreadsheet.CSV_MIMETYPE, "xlsx": spreadsheet.XLSX_MIMETYPE}
-STATUS = {"registered": "已登记", "expected": "待登记"}
+STATUS = {"registered": "已登记", "expected": "待登记", "incomplete": "未完成"}
+# The 初审 and the county's 审核 (review.py), in the words of the paper form: never the comments.
+REVIEW = {"pending": "待初审", "approved": "初审通过", "returned": "退回"}
+AUDIT = {"audited": "已审核", "questioned": "有疑问"}
 TEXT_TYPES = ("id_number", "phone")  # digits a spreadsheet would turn into 3.7E+17 or drop a 0 of
 LEADING = (Column("乡镇（街道）", 12), Column("村（社区）", 12), Column("户编号", 17, text=True),
            Column("户主姓名", 10), Column("门牌地址", 24), Column("状态", 8), Column("回执号", 11),
-           Column("登记人", 10), Column("登记时间", 17))
+           Column("登记人", 10), Column("登记时间", 17), Column("最后修改人", 10), Column("审核状态", 28),
+           Column("审核人", 16), Column("审核时间", 34))
 # Typical content width by answer type, in the half-width characters Excel measures widths in.
 TYPE_WIDTHS = {"id_number": 20, "phone": 14, "date": 11, "integer": 8, "text": 22, "textarea": 30}
 MAX_WIDTH = 40
@@ -87,13 +91,29 @@ def row(person: dict[str, Any], house: dict[str, Any], village: str, place: tupl
     registered = person.get("status") == "registered"
     answers = person.get("answers", {})
     house_ref = make_ref(village, person["household"]) if "household" in person else ""
+    when = person.get("registered_at") or registered_at or person.get("created_at")
     return [
-        *place, house_ref, house.get("head_name", ""), house.get("address", ""),
+        *place, house.get("number") or house_ref, house.get("head_name", ""), house.get("address", ""),
         STATUS.get(person.get("status"), person.get("status", "")), person.get("receipt", ""),
         person.get("registered_by", "") if registered else "",
-        minute(registered_at or person.get("created_at")) if registered else "",
+        minute(when) if registered else "",
+        person.get("changed_by") or (person.get("registered_by", "") if registered else ""),
+        *_review_cells(person),
         *(_answer(answers.get(name), labels) for name, labels in fields),
     ]
+
+
+def _review_cells(person: dict[str, Any]) -> list[str]:
+    """审核状态, 审核人, 审核时间: the 初审, and after "；" the county's 审核 of an approval."""
+    state = review.review_state(person)
+    if state is None:
+        return ["", "", ""]
+    steps = [(REVIEW[state], person.get("review") or {})]
+    if review.audit_state(person):
+        steps.append((f"审核（县）：{AUDIT[person['audit']['state']]}", person["audit"]))
+    return ["；".join(text for text, _step in steps),
+            "；".join(step.get("by", "") for _text, step in steps if step.get("by")),
+            "；".join(minute(step.get("at")) for _text, step in steps if step.get("at"))]
 
 
 def _answer(value: Any, labels: dict[str, str] | None) -> Any:

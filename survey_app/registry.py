@@ -361,7 +361,10 @@ def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] |
                    submission_id: str, result: Result) -> dict[str, Any]:
     stamp = now_iso()
     base = dict(current or {"created_at": stamp, "household": home["doc_id"]})
-    base.pop("doc_id", None)
+    # Any write undoes the last review (review.py): a registered form waits for 初审 again and the
+    # county's audit of the earlier answers no longer holds; a 暂存 is not reviewed until complete.
+    for key in ("doc_id", "review", "audit"):
+        base.pop(key, None)
     status = "incomplete" if result.missing else "registered"
     return {
         # Every uuid that ever wrote this record, so a late retry of an earlier
@@ -375,6 +378,7 @@ def _person_record(scope: Scope, home: dict[str, Any], current: dict[str, Any] |
         "registered_at": base.get("registered_at") or (stamp if status == "registered" else None),
         "changed_by": scope.username, "updated_at": stamp,
         "warnings": {k: [str(w) for w in v] for k, v in result.warnings.items()},
+        **({"review": {"state": "pending"}} if status == "registered" else {}),
     }
 
 

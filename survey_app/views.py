@@ -70,6 +70,7 @@ PHONE_TEXTS = {  # what field.js and app.js say, translated here like every othe
     "queued": lazy("已保存在手机上，有网络时自动上传。"), "saved": lazy("已上传。回执号 %r"),
     "saved_missing": lazy("已暂存上传，还缺 %n 项。回执号 %r"),
     "login_waiting": lazy("这部手机上有 %n 条登记还没有上传；登录后会自动上传，不会丢失。"),
+    "returned": lazy("退回"), "returned_comment": lazy("退回意见：%c"),
 }
 
 

@@ -21,6 +21,7 @@ from survey_app.store import Store
 
 BOM = "\ufeff"
 HEADER = ("乡镇（街道）,村（社区）,户编号,户主姓名,门牌地址,状态,回执号,登记人,登记时间,"
+          "最后修改人,审核状态,审核人,审核时间,"
           "人员情况,情况说明,姓名,公民身份号码,出生日期,性别,民族,联系电话,与户主关系,户口性质,户籍地址,现居住地址,"
           "缴费人员类别,特殊人群类别,职工基本养老保险,职工基本医疗保险,失业保险,工伤保险,生育保险,"
           "城乡居民基本养老保险,城乡居民基本医疗保险,养老保险缴费档次（选档）,缴费方式,未参保原因,"
@@ -89,7 +90,7 @@ def test_csv_has_the_exact_header_and_row_of_a_registered_person(app, auth, clie
     assert lines[-1] == "" and "\n" not in "".join(lines)  # CRLF only, ending with one
     created = store.read(Store.village(VILLAGE_A)).get("persons", int(saved["id"].split(".")[1]))
     expected = (f"临城街道,临山村,{house['ref']},{house['head_name']},{house['address']},已登记,"
-                f"{saved['receipt']},e001001,{minute(created['created_at'])},,,"
+                f"{saved['receipt']},e001001,{minute(created['registered_at'])},e001001,待初审,,,,,"
                 "张三丰,370403199005060017,1990-05-06,男,汉族,13912345678,子女,本地农业户口,"
                 "临山村2组8号,临山村2组8号,一般城乡居民,,未参保,未参保,,,,已参保,已参保,300元/年,支付宝,,,"
                 '"腿脚不便，由女儿代填, 已核实"')
@@ -106,12 +107,62 @@ def test_roster_people_are_pending_and_kept_with_their_household(auth, client, s
     first = min((p for p in shard.all("persons") if p["household"] == house["doc_id"]),
                 key=lambda p: p["doc_id"])
     assert rows[1] == ["临城街道", "临山村", f"{VILLAGE_A}.{house['doc_id']}", house["head_name"],
-                       house["address"], "待登记", "", "", "", "", "", first["answers"]["name"],
+                       house["address"], "待登记", *[""] * 9, first["answers"]["name"],
                        first["answers"]["id_number"], first["answers"]["birth_date"],
                        {"male": "男", "female": "女"}[first["answers"]["sex"]], "汉族", "",
                        "户主", *[""] * 17]
     refs = by_column(rows, "户编号")
     assert refs == sorted(refs, key=lambda r: int(r.split(".")[1]))  # households stay together
+
+
+def test_who_registered_changed_and_reviewed_each_person_and_the_household_number(app, auth, client, store):
+    """户编号 is the roster's number when it has one; 登记人/登记时间 stay with the first registration,
+    最后修改人 follows each edit; 审核状态/审核人/审核时间 name both reviews, and never their comments."""
+    house = first_household(store, VILLAGE_A)
+    with store.transaction(Store.village(VILLAGE_A)) as shards:
+        shards[Store.village(VILLAGE_A)].update("households", house["doc_id"], {"number": "0012"})
+    returned_body = submission(house["ref"], name="孔退回", id_number=new_id_number())
+    returned = register(app, returned_body)
+    questioned = register(app, submission(house["ref"], name="孔存疑", id_number=new_id_number()))
+    partial = register(app, {**submission(house["ref"], name="孔暂存", id_number=new_id_number()),
+                             "ethnicity": "", "incomplete": True})
+    office = app.test_client()
+    Auth(office).login("township")
+    token = Auth(office).api_token()
+    edited = office.post("/api/v1/submissions", headers={"X-CSRFToken": token}, json={
+        **returned_body, "uuid": "6f1c2c8e-1d0b-4f57-9a43-5d2f7c1e0a11", "person": returned["id"],
+        "remark": "乡镇补录"})
+    assert edited.status_code == 201
+    for ref, action, comment in ((returned["id"], "return", "户籍地址写错了"),
+                                 (questioned["id"], "approve", "")):
+        assert office.post(f"/s/review/{ref}", data={"action": action, "comment": comment,
+                                                      "csrf_token": token}).status_code == 302
+    county = app.test_client()
+    Auth(county).login("admin")
+    question = {"action": "question", "comment": "与户口簿核对", "csrf_token": Auth(county).api_token()}
+    assert county.post(f"/s/review/{questioned['id']}", data=question).status_code == 302
+
+    auth.login("township")
+    response = client.get(f"/s/v/{VILLAGE_A}/export.csv")
+    rows = csv_rows(response)
+    shard = store.read(Store.village(VILLAGE_A))
+    people = {ref: shard.get("persons", int(ref.split(".")[1]))
+              for ref in (returned["id"], questioned["id"], partial["id"])}
+    titles = ("户编号", "状态", "登记人", "登记时间", "最后修改人", "审核状态", "审核人", "审核时间")
+
+    def cells(name):
+        found = row_with(rows, "姓名", name)
+        return tuple(found[t] for t in titles)
+
+    one, two = people[returned["id"]], people[questioned["id"]]
+    assert cells("孔退回") == ("0012", "已登记", "e001001", minute(one["registered_at"]), "township", "退回",
+                            "township", minute(one["review"]["at"]))
+    assert cells("孔存疑") == ("0012", "已登记", "e001001", minute(two["registered_at"]), "e001001",
+                            "初审通过；审核（县）：有疑问", "township；admin",
+                            f"{minute(two['review']['at'])}；{minute(two['audit']['at'])}")
+    assert cells("孔暂存") == ("0012", "未完成", "", "", "e001001", "", "", "")
+    text = response.get_data().decode("utf-8")
+    assert "户籍地址写错了" not in text and "与户口簿核对" not in text  # no free text of reviewers
 
 
 def test_registration_time_of_a_roster_person_is_when_they_were_registered(app, auth, client, store):

@@ -216,6 +216,9 @@ def test_an_ended_session_loses_no_typed_answer_and_the_form_uploads_after_login
         other.close()
         page.get_by_role("button", name="保存", exact=True).click()
         page.wait_for_url(re.compile(r"/login\?"))  # the upload met an ended session: log in again
+        # the login page fills this notice from the phone's store once its script has run
+        page.wait_for_function("document.getElementById('login-waiting')"
+                               " && document.getElementById('login-waiting').innerText.includes('1 条登记')")
         assert "1 条登记还没有上传" in page.locator("#login-waiting").inner_text()
         assert page.evaluate("Canbao.db.meta('paused')") == "login"
         assert [i["label"] for i in phone.outbox()] == ["钱多多"]

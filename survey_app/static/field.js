@@ -88,6 +88,15 @@
       return { item: out, verdict: v };
     },
     stale: function (refreshedAt, now) { return !refreshedAt || now - refreshedAt > STALE_MS; },
+    // Forms the township returned (初审), as the phone's data has them: not those corrected on
+    // this phone since (an outbox item for the person made after the return).
+    returned: function (persons, outbox) {
+      return persons.filter(function (p) {
+        if (p.status !== "registered" || !p.review || p.review.state !== "returned") return false;
+        var at = Date.parse(p.review.at || "") || 0;
+        return !outbox.some(function (o) { return o.person === p.id && o.created > at; });
+      });
+    },
     uuid: function () {
       if (root.crypto && root.crypto.randomUUID) return root.crypto.randomUUID();
       var b = new Uint8Array(16);
@@ -476,17 +485,31 @@
       if (!document.body.getAttribute("data-shell")) return;
       return refused().then(function (no) {
         if (no) return;
-        return db.all("villages").then(function (villages) {
+        return Promise.all([db.all("villages"), db.all("outbox")]).then(function (r) {
           var list = document.getElementById("shell-list");
-          villages.forEach(function (v) {
+          var back = document.getElementById("returned-list");
+          r[0].forEach(function (v) {
             var done = v.persons.filter(function (p) { return p.status === "registered"; }).length;
             list.appendChild(itemLink("/e/v/" + v.code, v.township + " · " + v.name,
               T("registered_of").replace("%r", done).replace("%e", v.persons.length)));
+            if (!back) return;
+            rules.returned(v.persons, r[1]).forEach(function (p) {
+              back.appendChild(returnedItem(p, "/e/h/" + p.household + "/register?person=" + p.id, ""));
+            });
           });
+          if (back) back.closest("[data-returned]").hidden = !back.children.length;
         });
       });
     });
   };
+
+  // A returned form: the badge, and the township's comment under the name.
+  function returnedItem(p, href, detail) {
+    var item = itemLink(href, p.answers.name || T("unnamed"), detail, badge("todo", T("returned")));
+    item.firstChild.appendChild(el("span", { "class": "missing",
+      text: T("returned_comment").replace("%c", p.review.comment || "") }));
+    return item;
+  }
 
   page.fillers.village = function () {
     var code = pathParts()[2];
@@ -539,8 +562,10 @@
     var found = local ? db.get("outbox", ref.slice(4)).then(function (o) {
       return o && { village: { code: o.village }, household: Object.assign({ id: ref }, o.payload), persons: [] };
     }) : page.findHousehold(ref);
-    return found.then(function (f) {
+    return Promise.all([found, db.all("outbox")]).then(function (r) {
+      var f = r[0];
       if (!f) return;
+      var back = rules.returned(f.persons, r[1]).map(function (p) { return p.id; });
       var h = f.household;
       var fills = { "head-name": h.head_name, "address": h.address, "members": String(h.members_count) };
       Object.keys(fills).forEach(function (k) {
@@ -550,10 +575,14 @@
       document.querySelectorAll("[data-fill=register-link]").forEach(function (a) { a.href = "/e/h/" + ref + "/register"; });
       var list = document.getElementById("shell-list");
       f.persons.forEach(function (p) {
+        var href = "/e/h/" + ref + "/register?person=" + p.id;
+        if (back.indexOf(p.id) >= 0) {
+          list.appendChild(returnedItem(p, href, p.answers.id_number || ""));
+          return;
+        }
         var tail = p.status === "registered" ? badge("done", T("registered")) :
           p.status === "incomplete" ? badge("part", T("incomplete")) : badge("todo", T("pending"));
-        list.appendChild(itemLink("/e/h/" + ref + "/register?person=" + p.id, p.answers.name || "",
-          p.answers.id_number || "", tail));
+        list.appendChild(itemLink(href, p.answers.name || "", p.answers.id_number || "", tail));
       });
     });
   }
