@@ -11,6 +11,14 @@ The row lives in the village's own shard (changed in the same journal line
 as the records, so it is never wrong there) and a copy in the township's
 summary shard, which dashboards read.  ``rebuild`` recomputes rows from the
 records, for migration and for ``canbao check --repair``.
+
+Besides the counts, a row holds nested counts the dashboards draw: persons
+registered per day (``by_day``), per enumerator (``by_user``), review and
+spot-check states (``reviews``) and the uninsured by scheme (``uninsured``).
+Each is still what a household's people are *now*, so the same delta keeps
+them current; a row's size grows with the campaign's days and a village's
+enumerators, never with its people.  A row kept before a kind of count existed
+reads it as zero, and is recomputed whole at its village's next write.
 """
 
 from __future__ import annotations
@@ -27,7 +35,15 @@ SUMMARY = "summary"      # the village's own row, in its shard, id 1
 ROWS = "villages"        # a summary shard's rows, id = the village code as a number
 TOTALS = "totals"        # a summary shard's sum of its rows, id 1: a township's total in one read
 COUNTS = ("households", "households_visited", "households_complete", "persons_listed",
-          "persons_expected", "persons_registered", "persons_incomplete", "special_groups")
+          "persons_expected", "persons_registered", "persons_incomplete", "special_groups",
+          "persons_uninsured")
+# Nested counts: {reason: n}, {scheme: n}, {"2026-11-21": n}, {state: n}, and by_user
+# {user: {"households", "registered", "incomplete", "returned": n}}.
+NESTED = ("not_enrolled", "uninsured", "by_day", "by_user", "reviews")
+# 未参保: a registered resident not in one of the residents' schemes (seed 002, 附件1).
+RESIDENT_SCHEMES = ("resident_pension", "resident_medical")
+REVIEW_STATES = ("pending", "approved", "returned")   # person["review"]["state"] (初审)
+AUDIT_STATES = ("audited", "questioned")              # person["audit"]["state"] (抽查)
 
 
 def household_progress(house: Mapping[str, Any], members: Iterable[Mapping[str, Any]]) -> dict:
@@ -59,7 +75,7 @@ def household_counts(house: Mapping[str, Any] | None, members: Iterable[Mapping[
     reasons = Counter(m["answers"].get("not_enrolled_reason") for m in registered)
     reasons.pop(None, None)
     progress = household_progress(house, members)
-    return {
+    row = {
         "households": 1,
         "households_visited": 1 if visited else 0,
         "households_complete": 1 if progress["complete"] else 0,
@@ -68,34 +84,86 @@ def household_counts(house: Mapping[str, Any] | None, members: Iterable[Mapping[
         "persons_expected": progress["listed"] + progress["unlisted"],
         "not_enrolled": dict(reasons),
     }
+    # 走访: each enumerator who registered (or began to register) someone here visited it
+    for user in {_user(m) for m in members if m.get("status") in ("registered", "incomplete")}:
+        row["by_user"].setdefault(user, {})["households"] = 1
+    return row
 
 
 def _persons_only(members: list[Mapping[str, Any]]) -> dict:
     registered = [m for m in members if m.get("status") == "registered"]
+    by_day = Counter(str(m["registered_at"])[:10] for m in registered if m.get("registered_at"))
+    by_user: dict[str, Counter] = {}
+    reviews: Counter = Counter()
+    for m in members:
+        review, spot_check = _state(m, "review"), _state(m, "audit")
+        if review is None and m.get("status") == "registered":
+            review = "pending"  # registered before reviews existed: waiting for its 初审 (review.py)
+        done = [m["status"]] if m.get("status") in ("registered", "incomplete") else []
+        done += ["returned"] if review == "returned" else []
+        if done:
+            by_user.setdefault(_user(m), Counter()).update(done)
+        reviews.update(s for s in (review, spot_check) if s in REVIEW_STATES + AUDIT_STATES)
+    uninsured = Counter(f for m in registered for f in RESIDENT_SCHEMES
+                        if m["answers"].get(f) == "not_enrolled")
     return {
         "persons_listed": len(members),  # records that exist (an export's rows)
         "persons_expected": len(members),
         "persons_registered": len(registered),
         "persons_incomplete": sum(1 for m in members if m.get("status") == "incomplete"),
         "special_groups": sum(1 for m in registered if m["answers"].get("special_group")),
+        "persons_uninsured": sum(1 for m in registered
+                                 if any(m["answers"].get(f) == "not_enrolled" for f in RESIDENT_SCHEMES)),
+        "uninsured": dict(uninsured),
+        "by_day": dict(by_day),
+        "by_user": {user: dict(counts) for user, counts in by_user.items()},
+        "reviews": dict(reviews),
     }
 
 
+def _user(person: Mapping[str, Any]) -> str:
+    """Who registered the person ("" for a record written before that was kept)."""
+    return str(person.get("registered_by") or "")
+
+
+def _state(person: Mapping[str, Any], key: str) -> str | None:
+    """``person[key]["state"]`` (review and spot check), or None when absent or malformed."""
+    value = person.get(key)
+    return value.get("state") if isinstance(value, Mapping) else None
+
+
 def add(total: Mapping[str, Any], part: Mapping[str, Any], sign: int = 1) -> dict:
-    """``total + sign * part`` for rows of counts and nested counts; zero entries dropped."""
-    result = {k: (dict(v) if isinstance(v, dict) else v) for k, v in total.items()}
+    """``total + sign * part`` for rows of counts and nested counts, at any depth.
+
+    Zero entries are dropped, and so are nested dicts left empty (an enumerator
+    whose every count went back to zero), so a row kept by deltas equals the row
+    computed afresh; only a row's own counts and nested dicts stay, at zero or empty.
+    """
+    return _add(total, part, sign, top=True)
+
+
+def _add(total: Mapping[str, Any], part: Mapping[str, Any], sign: int, top: bool) -> dict:
+    result = {k: _copy(v) for k, v in total.items()}
     for key, value in part.items():
         if isinstance(value, dict):
-            result[key] = add(result.get(key, {}), value, sign)
+            nested = _add(result.get(key) or {}, value, sign, top=False)
+            if nested or top:
+                result[key] = nested
+            else:
+                result.pop(key, None)
         else:
             result[key] = result.get(key, 0) + sign * value
-            if result[key] == 0 and key not in COUNTS:
+            if result[key] == 0 and not (top and key in COUNTS):
                 del result[key]
     return result
 
 
+def _copy(value: Any) -> Any:
+    return {k: _copy(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+
 def empty_row(village: str) -> dict:
-    return {"village": village, **dict.fromkeys(COUNTS, 0), "not_enrolled": {}}
+    return {"village": village, **dict.fromkeys(COUNTS, 0), **{key: {} for key in NESTED}}
 
 
 # -- keeping rows current ---------------------------------------------------------------
@@ -115,13 +183,27 @@ def transaction(store: Store, villages: Iterable[str], *others: str) -> Iterator
 def _keep_row_current(shards: Mapping[str, Shard], village: str) -> None:
     shard = shards[Store.village(village)]
     delta = _delta(shard)
-    if delta:
-        row = add(_without_id(shard.get(SUMMARY, 1)) or empty_row(village), delta)
+    if not delta:
+        return
+    kept = _without_id(shard.get(SUMMARY, 1))
+    summary = shards[Store.summary(village)]
+    if kept is not None and not _current_format(kept):
+        # kept before some count existed: this village's row is recomputed whole, once, and the
+        # township's total summed again from its rows (old ones reading the new counts as zero)
+        row = computed_row(shard, village)
         shard.replace(SUMMARY, 1, row)
-        summary = shards[Store.summary(village)]
         summary.replace(ROWS, int(village), row)
-        total = _without_id(summary.get(TOTALS, 1)) or empty_row("")
-        summary.replace(TOTALS, 1, add(total, delta))
+        summary.replace(TOTALS, 1, {**totals(summary.all(ROWS)), "village": ""})
+        return
+    row = add(kept or empty_row(village), delta)
+    shard.replace(SUMMARY, 1, row)
+    summary.replace(ROWS, int(village), row)
+    total = _without_id(summary.get(TOTALS, 1)) or empty_row("")
+    summary.replace(TOTALS, 1, add(total, delta))
+
+
+def _current_format(row: Mapping[str, Any]) -> bool:
+    return all(key in row for key in COUNTS + NESTED)
 
 
 def _delta(shard: Shard) -> dict:
@@ -153,11 +235,7 @@ def _delta(shard: Shard) -> dict:
 
 # -- reading rows ------------------------------------------------------------------------
 def village_row(store: Store, village: str) -> dict:
-    row = store.read(Store.summary(village)).get(ROWS, int(village))
-    if row is None:
-        return empty_row(village)
-    row.pop("doc_id", None)
-    return row
+    return _normal(store.read(Store.summary(village)).get(ROWS, int(village)), village)
 
 
 def rows(store: Store, villages: Iterable[str]) -> dict[str, dict]:
@@ -169,10 +247,7 @@ def rows(store: Store, villages: Iterable[str]) -> dict[str, dict]:
     for name, codes in by_shard.items():
         shard = store.read(name)
         for code in codes:
-            row = shard.get(ROWS, int(code))
-            if row is not None:
-                row.pop("doc_id", None)
-            found[code] = row or empty_row(code)
+            found[code] = _normal(shard.get(ROWS, int(code)), code)
     return found
 
 
@@ -190,8 +265,7 @@ def unit_row(store: Store, grid: Grid, code: str) -> dict:
         return village_row(store, code)
     if unit["level"] == "township":
         if grid.owns_code_prefix(code):
-            total = _without_id(store.read(Store.summary(code)).get(TOTALS, 1))
-            return {**(total or empty_row("")), "village": code}
+            return _normal(store.read(Store.summary(code)).get(TOTALS, 1), code)
         return {**totals(rows(store, grid.villages_under(code)).values()), "village": code}
     return {**totals(unit_row(store, grid, child["code"]) for child in grid.children(code)),
             "village": code}
@@ -199,9 +273,9 @@ def unit_row(store: Store, grid: Grid, code: str) -> dict:
 
 def totals(rows_: Iterable[Mapping[str, Any]]) -> dict:
     """The sum of many rows (names and codes in them are left out)."""
-    total: dict = {**dict.fromkeys(COUNTS, 0), "not_enrolled": {}}
+    total: dict = {k: v for k, v in empty_row("").items() if k != "village"}
     for row in rows_:
-        total = add(total, {k: v for k, v in row.items() if isinstance(v, int | dict)})
+        total = add(total, {k: v for k, v in row.items() if isinstance(v, int | dict) and k != "doc_id"})
     return total
 
 
@@ -249,7 +323,7 @@ def rebuild(store: Store, villages: Iterable[str], repair: bool = True) -> list[
 
 def _normal(row: dict | None, village: str) -> dict:
     """A kept row as computed rows look: counts a newer version added read as zero."""
-    kept = {k: v for k, v in (row or {}).items() if k not in ("doc_id", "village")}
+    kept = {k: v for k, v in (row or {}).items() if isinstance(v, int | dict) and k != "doc_id"}
     return add(empty_row(village), kept)
 
 

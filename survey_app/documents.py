@@ -30,7 +30,7 @@ import qrcode
 from flask import current_app
 from markupsafe import Markup
 
-from . import coverage, registry, state, tokens
+from . import charts, coverage, registry, state, tokens, users
 from .atomicfile import private_folder, remove_stale, write_atomically
 from .campaign import load_campaign
 from .formdef import Field, FormDefinition
@@ -501,40 +501,54 @@ def _roster_context(scope: Scope, area: Area, day: dt.date) -> dict[str, Any]:
 
 def _progress_context(scope: Scope, area: Area, day: dt.date) -> dict[str, Any]:
     """The area's units one level down (a township's villages, a district's townships,
-    a city's districts), each with its counts."""
+    a city's districts), each with its counts, then the total; for a district or a city each
+    of those units again with its own units and its 小计.  The charts are the dashboards'
+    (charts.py), drawn wider; the daily chart ends on the notice's day."""
     grid, store = state.current_grid(), state.store()
-    rows = [{**coverage.unit_row(store, grid, child["code"]), "name": child["name"]}
-            for child in grid.children(area.code)]
+    rows = _named_rows(store, grid, area.code)
+    groups = [(row, _named_rows(store, grid, row["code"])) for row in rows] \
+        if area.unit["level"] in ("district", "city") else []
+    total = coverage.unit_row(store, grid, area.code)
     reasons = {c.value: c.label for c in
                state.registration_form().field("not_enrolled_reason").choices}
     child_level = CHILD_LEVEL.get(area.unit["level"], "village")
+    people = []
+    if area.unit["level"] == "township":  # a district's hundreds of enumerators are its townships' to read
+        names = {a.username: a.display_name for a in users.list_users(store)}
+        people = charts.enumerator_rows(total["by_user"], names)
     return {
-        "title": f"{area.name}{KINDS['progress']}", "rows": rows,
-        "total": coverage.unit_row(store, grid, area.code), "reasons": reasons,
-        "chart": bar_chart(rows), "unit_label": UNIT_LABELS[child_level],
+        "title": f"{area.name}{KINDS['progress']}", "rows": rows, "groups": groups,
+        "total": total, "reasons": reasons, "percent": charts.percent,
+        "chart": bar_chart(rows, f"各{UNIT_LABELS[child_level]}登记进度"),
+        "daily_chart": charts.daily_bars(total["by_day"], f"近{PROGRESS_DAYS}天每日登记人数",
+                                         PROGRESS_DAYS, day, width=CHART_WIDTH),
+        "days": PROGRESS_DAYS, "enumerators": people,
+        "unit_label": UNIT_LABELS[child_level],
+        "sub_label": UNIT_LABELS.get(CHILD_LEVEL.get(child_level, ""), ""),
         "place": " ".join(grid.path_names(area.code)),
     }
 
 
+def _named_rows(store: Store, grid: Grid, code: str) -> list[dict[str, Any]]:
+    """The rows of a unit's units one level down, with their names and codes (a township's
+    villages in one read of its summary shard)."""
+    children = grid.children(code)
+    if children and children[0]["level"] == "village":
+        found = coverage.rows(store, [c["code"] for c in children])
+        return [{**found[c["code"]], "name": c["name"], "code": c["code"]} for c in children]
+    return [{**coverage.unit_row(store, grid, c["code"]), "name": c["name"], "code": c["code"]}
+            for c in children]
+
+
 UNIT_LABELS = {"district": "区县", "township": "乡镇（街道）", "village": "村（社区）"}
+PROGRESS_DAYS = 14
+CHART_WIDTH = 640  # viewBox units across the page's 180 mm: 13-unit text prints at about 10 pt
 
 
-def bar_chart(rows: list[dict[str, Any]], width: int = 480, bar: int = 16) -> Markup:
-    """Registered share per village as an inline SVG (WeasyPrint draws SVG natively)."""
-    label_w, gap = 110, 6
-    height = len(rows) * (bar + gap) + gap
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + label_w + 50}" '
-             f'height="{height}" font-family="{PDF_FONTS}" font-size="11">']
-    for i, row in enumerate(rows):
-        share = row["persons_registered"] / row["persons_expected"] if row["persons_expected"] else 0
-        y = gap + i * (bar + gap)
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + bar - 4}" text-anchor="end">{Markup.escape(row["name"])}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{width}" height="{bar}" fill="#e6e9ee"/>'
-            f'<rect x="{label_w}" y="{y}" width="{width * share:.1f}" height="{bar}" fill="#2b6cb0"/>'
-            f'<text x="{label_w + width + 6}" y="{y + bar - 4}">{share:.0%}</text>')
-    parts.append("</svg>")
-    return Markup("".join(parts))
+def bar_chart(rows: list[dict[str, Any]], title: str = "登记进度", width: int = CHART_WIDTH) -> Markup:
+    """Per unit the three measures (村不漏户、户不漏人、人不漏项) as the dashboards draw them;
+    WeasyPrint draws the inline SVG natively, in the fonts it names (PDF_FONTS)."""
+    return charts.coverage_bars(rows, title, width)
 
 
 NOTICE_CONTEXT: dict[str, Callable[[Scope, Area, dt.date], dict[str, Any]]] = {

@@ -126,3 +126,80 @@ def test_kept_rows_follow_every_kind_of_write(app, store):
         shards[Store.summary(VILLAGE_A)].replace(coverage.ROWS, int(VILLAGE_A), {**row, "households": 0})
     assert coverage.rebuild(store, [VILLAGE_A]) == [VILLAGE_A]
     assert coverage.village_row(store, VILLAGE_A) == row
+
+
+def _strip_new_counts(store: Store, village: str) -> None:
+    """Rows as a version before the nested dashboard counts kept them (village, copy and total)."""
+    from survey_app import coverage
+    new = ("persons_uninsured", "uninsured", "by_day", "by_user", "reviews")
+    summary = Store.summary(village)
+    with store.transaction(Store.village(village), summary) as shards:
+        for shard, table, doc_id in ((shards[Store.village(village)], coverage.SUMMARY, 1),
+                                     (shards[summary], coverage.ROWS, int(village)),
+                                     (shards[summary], coverage.TOTALS, 1)):
+            row = shard.get(table, doc_id)
+            shard.replace(table, doc_id, {k: v for k, v in row.items() if k not in new})
+
+
+def test_rows_kept_before_the_dashboard_counts_read_zero_and_are_recomputed(store):
+    """An old row reads its missing counts as zero; ``canbao check`` finds it; the village's next
+    write recomputes it whole (and its township's total from the rows); --repair sets it right."""
+    from survey_app import coverage
+    register(store, VILLAGE_A, resident_pension="not_enrolled", not_enrolled_reason="migrant_work")
+    computed = coverage.village_row(store, VILLAGE_A)
+    assert computed["persons_uninsured"] == 1 and computed["by_user"] == {
+        "tester": {"households": 1, "registered": 1}}
+    _strip_new_counts(store, VILLAGE_A)
+    old = coverage.village_row(store, VILLAGE_A)
+    assert (old["persons_uninsured"], old["uninsured"], old["by_day"], old["by_user"], old["reviews"]) == \
+        (0, {}, {}, {}, {})
+    assert old["persons_registered"] == computed["persons_registered"]
+    assert coverage.rebuild(store, [VILLAGE_A], repair=False) == [VILLAGE_A]
+    register(store, VILLAGE_A, name="李四", id_number=answers()["id_number"])
+    shard = store.read(Store.village(VILLAGE_A))
+    assert coverage.village_row(store, VILLAGE_A) == coverage.computed_row(shard, VILLAGE_A)
+    assert coverage.village_row(store, VILLAGE_A)["by_user"]["tester"]["registered"] == 2
+    assert coverage.rebuild(store, [VILLAGE_A], repair=False) == []
+    summary = store.read(Store.summary(VILLAGE_A))
+    assert coverage._normal(summary.get(coverage.TOTALS, 1), "") == \
+        {**coverage.totals(summary.all(coverage.ROWS)), "village": ""}
+    _strip_new_counts(store, VILLAGE_A)
+    assert coverage.rebuild(store, [VILLAGE_A]) == [VILLAGE_A]  # canbao check --repair
+    assert coverage.rebuild(store, [VILLAGE_A], repair=False) == []
+    assert coverage.village_row(store, VILLAGE_A)["persons_uninsured"] == 1
+
+
+def test_review_states_and_registration_days_follow_each_change(store):
+    """The nested counts are state-based: a review decided, changed, or a record returned and
+    approved again moves one count and leaves no empty entry behind."""
+    from survey_app import coverage
+    register(store, VILLAGE_A)
+    person = max(store.read(Store.village(VILLAGE_A)).find("persons", status="registered"),
+                 key=lambda p: p["doc_id"])
+
+    def change(**fields):
+        with coverage.transaction(store, [VILLAGE_A]) as shards:
+            shards[Store.village(VILLAGE_A)].update("persons", person["doc_id"], fields)
+        assert coverage.rebuild(store, [VILLAGE_A], repair=False) == []
+        return coverage.village_row(store, VILLAGE_A)
+
+    row = change(registered_at="2026-11-20T09:00:00+08:00")
+    assert row["reviews"] == {"pending": 1} and row["by_day"] == {"2026-11-20": 1}
+    row = change(review={"state": "returned", "by": "township"})
+    assert row["reviews"] == {"returned": 1} and row["by_user"]["tester"]["returned"] == 1
+    row = change(review={"state": "approved"}, audit={"state": "questioned"})
+    assert row["reviews"] == {"approved": 1, "questioned": 1}
+    assert row["by_user"] == {"tester": {"households": 1, "registered": 1}}
+    row = change(status="expected", registered_by=None, review=None, audit=None)
+    assert (row["by_user"], row["reviews"], row["by_day"]) == ({}, {}, {})
+
+
+def test_add_drops_zero_and_empty_nested_counts():
+    from survey_app import coverage
+    row = coverage.add(coverage.empty_row("1"), {"by_user": {"a": {"registered": 1}}, "households": 1})
+    back = coverage.add(row, {"by_user": {"a": {"registered": 1}}, "households": 1}, -1)
+    assert back == coverage.empty_row("1")
+    part = {"by_user": {"a": {"registered": 1}}}
+    total = coverage.add(row, part)
+    total["by_user"]["a"]["registered"] = 99  # a sum shares no dict with its terms
+    assert part == {"by_user": {"a": {"registered": 1}}} and row["by_user"] == {"a": {"registered": 1}}

@@ -124,6 +124,17 @@ def test_each_document_has_its_chinese_text(printed, kind, expected):
     assert re.search(r"第\s*1\s*页\s*共\s*\d+\s*页", text)
 
 
+def test_township_progress_has_the_dashboards_charts_and_its_enumerators(printed):
+    """The 进度通报 draws the dashboards' SVG charts (their text is text in the PDF) and, for a
+    township, each enumerator's figures: the three forms registered by "tester" in one household."""
+    text = _pdftotext(printed["exports"]["progress"].pdf)
+    compact = re.sub(r"\s+", "", text)
+    for phrase in ("村不漏户", "户不漏人", "人不漏项", "近14天每日登记人数", "审核情况", "各网格员登记情况"):
+        assert phrase in compact, phrase
+    assert re.search(r"tester\s+1\s+3\s+0\s+0", text)  # 走访户数 已登记 待补充 被退回
+    assert "各乡镇（街道）分村（社区）" not in compact  # a township's villages need no 小计
+
+
 @pytest.mark.parametrize("kind", ["forms", "collection", "roster", "progress"])
 def test_cjk_font_is_embedded(printed, kind):
     fonts = subprocess.run(["pdffonts", str(printed["exports"][kind].pdf)], check=True,
