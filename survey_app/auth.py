@@ -3,6 +3,10 @@
 The throttle's policy (growing delays per account, per account and address, and
 per address; never a lock-out) is described in ``users.py``.  Every login,
 failed login and logout goes on the system audit, with the client's address.
+
+``/password`` changes one's own password.  An account whose password a manager
+chose (created or reset in ``/s/users``) must change it first: until then every
+other page leads there, and the API answers 401 (the phone pauses its uploads).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -64,6 +69,8 @@ def login():
     if lang:
         session["lang"] = lang
     login_user(account)
+    if account.must_change:
+        return redirect(url_for(".change_password", next=_safe_next(request.args.get("next"))))
     return redirect(_safe_next(request.args.get("next")) or url_for("index"))
 
 
@@ -83,6 +90,47 @@ def logout():
     session.clear()
     flash(_("已退出登录。"), "info")
     return redirect(url_for("auth.login"))
+
+
+# What an account that must change its password may still reach (the rest leads to /password).
+UNTIL_CHANGED = frozenset(("auth.change_password", "auth.logout", "auth.login", "auth.set_language",
+                           "static", "enumerator.service_worker", "enumerator.manifest"))
+
+
+@bp.before_app_request
+def _password_first():
+    if request.endpoint in UNTIL_CHANGED or not current_user.is_authenticated \
+            or not current_user.must_change:
+        return None
+    if request.path.startswith("/api/"):
+        return jsonify(error="password_change", message=_("请先修改密码。")), 401
+    target = request.full_path if request.method == "GET" else None
+    return redirect(url_for("auth.change_password", next=_safe_next(target)))
+
+
+@bp.route("/password", methods=("GET", "POST"))
+@login_required
+def change_password():
+    """Change one's own password: the current one again, the new one twice; other sessions end."""
+    forced = current_user.must_change
+    following = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("auth/password.html", forced=forced, following=following, problems=[])
+    new = request.form.get("new_password", "")
+    problems = []
+    if new != request.form.get("confirm_password", ""):
+        problems.append(_("两次输入的新密码不一致。"))
+    else:
+        try:
+            users.change_own_password(state.store(), current_user.username, current_user.get_id(),
+                                      request.form.get("current_password", ""), new)
+        except users.AccountError as exc:
+            problems = str(exc).split("；")
+    if problems:
+        return render_template("auth/password.html", forced=forced, following=following,
+                               problems=problems), 422
+    flash(_("密码已修改；此账号在其他设备上的登录均已结束。"), "success")
+    return redirect(following or url_for("index"))
 
 
 @bp.route("/lang/<code>", methods=("POST",))

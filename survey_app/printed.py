@@ -2,8 +2,11 @@
 
 ``/q/<token>`` is what a phone camera opens from a printed sheet.  It needs a
 login, and a token outside the user's area is a plain 404 — the same as a
-token that does not exist.  ``/s/print/`` lets township and district staff
-generate forms and notices for their own area and download what was made.
+token that does not exist.  A blank form's scan asks which household the new
+person belongs to: the village's households, searched by head, address or member name.
+``/s/print/`` lets township and district staff generate forms and notices for
+their own area and download what was made; the households to print are found by
+the same search and ticked, never typed as internal references.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from . import audit, documents, jobs, portal_site, registry, state, tokens
+from . import audit, documents, jobs, portal_site, registry, state, textnorm, tokens
 from .i18n import _
 from .registry import NotFound
 
@@ -49,16 +52,35 @@ def scan(token: str):
         ref = registry.make_ref(entry["village"], entry["person"])
         registry.person(state.store(), scope, ref)  # a person since removed is a 404 too
         return redirect(url_for("enumerator.person", ref=ref))
-    houses = registry.households(state.store(), scope, entry["village"])
-    return render_template("printed/choose_household.html", token=entry["token"],
+    query = request.args.get("q", "").strip()[:50]
+    houses = matching_households(scope, entry["village"], query)
+    return render_template("printed/choose_household.html", token=entry["token"], q=query,
                            unit=state.current_grid().get(entry["village"]), households=houses)
 
 
+def matching_households(scope, village: str, query: str, houses: list[dict] | None = None) -> list[dict]:
+    """The village's households whose head, address or one of whose members matches ``query``."""
+    store = state.store()
+    houses = registry.households(store, scope, village) if houses is None else houses
+    query = textnorm.fold_text(query)
+    if not query:
+        return houses
+    members = {p["household"] for p in registry.persons_in(store, scope, village)
+               if query in textnorm.fold_text(str(p["answers"].get("name", "")))}
+    return [h for h in houses if query in textnorm.fold_text(f"{h['head_name']} {h['address']}")
+            or h["doc_id"] in members]
+
+
 # -- the staff print room ---------------------------------------------------------------------
-@bp.route("/s/print/")
+@bp.route("/s/print/", methods=("GET", "POST"))
 @login_required
 def index():
+    """The print room.  A POST here only searches (the 查找 button of the forms' form), keeping
+    the ticked households; nothing is generated."""
     return _print_room()
+
+
+MAX_LISTED = 200  # households listed at once for ticking; a search finds the others
 
 
 def _print_room(status: int = 200):
@@ -69,16 +91,33 @@ def _print_room(status: int = 200):
     townships = [u for level in ("city", "district", "township") for u in grid.children_of_level(level)
                  if set(grid.villages_under(u["code"])) <= scope.villages]
     files = documents.list_exports(current_app.config["EXPORTS_DIR"], scope.villages)
+    village = request.values.get("village", "")
+    village = village if village in scope.villages else (villages[0]["code"] if villages else "")
+    query = request.values.get("q", "").strip()[:50]
+    ticked = set(_household_refs()) if request.method == "POST" else set()
+    houses = registry.households(state.store(), scope, village) if village else []
+    found = matching_households(scope, village, query, houses) if village else []
+    chosen = [h for h in houses if h["ref"] in ticked]
+    rest = [h for h in found if h["ref"] not in ticked]
     return render_template("printed/index.html", villages=villages, townships=townships,
-                           files=files, kinds=documents.KINDS,
+                           files=files, kinds=documents.KINDS, village=village, q=query,
+                           households=chosen + rest[:MAX_LISTED], ticked=ticked,
+                           unlisted=max(0, len(rest) - MAX_LISTED),
+                           blank=request.form.get("blank", "0"),
                            jobs=jobs.visible(state.store(), scope.villages)), status
+
+
+def _household_refs() -> list[str]:
+    """The ticked households (one value each), or refs typed with commas as before."""
+    return [r.strip() for value in request.form.getlist("households")
+            for r in value.replace("，", ",").split(",") if r.strip()]
 
 
 @bp.route("/s/print/forms", methods=("POST",))
 @login_required
 def make_forms():
     _require_staff()
-    refs = [r for r in request.form.get("households", "").replace("，", ",").split(",") if r.strip()]
+    refs = _household_refs()
     try:
         blank = int(request.form.get("blank") or 0)
     except ValueError:

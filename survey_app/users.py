@@ -62,6 +62,7 @@ import functools
 import hashlib
 import hmac
 import math
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -88,6 +89,10 @@ ROLES = {
 ROLE_LEVEL = {"city_admin": "city", "district_admin": "district", "township_staff": "township",
               "enumerator": "village"}
 STAFF_ROLES = ("city_admin", "district_admin", "township_staff")
+MAX_NAME_LENGTH = 32
+# A mobile number or an ID number (18 or 15 digits): never a username or display name (the audit
+# keeps both).  A 12-digit village code is neither: e610802101001 names the enumerator of a village.
+_NUMBER_RUN = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|\d{17}[\dXx]|\d{15})(?![\dXx])")
 
 
 class AccountError(ValueError):
@@ -102,6 +107,7 @@ class Account:
     area: tuple[str, ...]  # unit codes: city, district, township, or villages
     session_token: str = ""
     disabled: bool = False
+    must_change: bool = False  # a password someone else set: changed before anything else
 
     # Flask-Login protocol
     is_authenticated = True
@@ -129,12 +135,23 @@ class Account:
 
 def _account(record: dict[str, Any], token: str = "") -> Account:
     return Account(record["username"], record["role"], record.get("display_name", ""),
-                   tuple(record["area"]), token, bool(record.get("disabled")))
+                   tuple(record["area"]), token, bool(record.get("disabled")),
+                   bool(record.get("must_change")))
 
 
 def add_user(store: Store, grid: Grid, *, username: str, password: str, role: str,
-             area: list[str], display_name: str = "") -> Account:
+             area: list[str], display_name: str = "", actor: str = "", new: bool = False,
+             must_change: bool = False) -> Account:
+    """Save an account (``canbao user add`` replaces one of the same name).
+
+    ``new``: refuse a name already taken (a manager in the browser creates, never overwrites).
+    ``actor``: put the creation on the system audit under that name.  ``must_change``: the
+    password was chosen by someone else, so its owner changes it at first login.
+    """
     problems = _user_problems(grid, username, password, role, area)
+    if display_name and (len(display_name) > MAX_NAME_LENGTH or _NUMBER_RUN.search(display_name)
+                         or not display_name.isprintable()):
+        problems.append(f"姓名最多{MAX_NAME_LENGTH}个字，且不能含手机号或身份证号")
     if problems:
         raise AccountError("；".join(problems))
     record = {
@@ -142,18 +159,32 @@ def add_user(store: Store, grid: Grid, *, username: str, password: str, role: st
         "display_name": display_name or username,
         "password_hash": generate_password_hash(password),
         "generation": _new_generation(),  # saving an account again ends its sessions
+        "must_change": must_change,
     }
-    with store.transaction(Store.USERS) as shards:
+    with store.transaction(Store.USERS, *([Store.SYSTEM] if actor else [])) as shards:
+        if new and shards[Store.USERS].find_one("users", username=username) is not None:
+            raise AccountError(f"用户名“{username}”已被使用，请换一个")
         shards[Store.USERS].upsert("users", record, username=username)
+        if actor:
+            write_audit(shards[Store.SYSTEM], Scope(frozenset(), actor), "user_added", username,
+                        role=role, area=",".join(area))
     return _account(record)
 
 
 def _user_problems(grid: Grid, username: str, password: str, role: str,
                    area: list[str]) -> list[str]:
     problems = []
-    if not username or not username.replace("_", "").replace("-", "").isalnum():
-        problems.append("用户名只能用字母、数字、下划线和连字符")
+    if not username or not username.replace("_", "").replace("-", "").isalnum() \
+            or len(username) > MAX_NAME_LENGTH:
+        problems.append(f"用户名只能用字母、数字、下划线和连字符，最多{MAX_NAME_LENGTH}位")
+    elif _NUMBER_RUN.search(username):
+        problems.append("用户名不能用手机号或身份证号")
     problems.extend(password_problems(password, username))
+    return problems + _area_problems(grid, role, area)
+
+
+def _area_problems(grid: Grid, role: str, area: list[str]) -> list[str]:
+    problems = []
     if role not in ROLES:
         problems.append(f"角色应为 {'、'.join(ROLES)} 之一")
     expected_level = ROLE_LEVEL.get(role)
@@ -179,28 +210,92 @@ def _new_generation() -> str:
 
 def _change_user(store: Store, username: str, actor: str, action: str,
                  change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
-    """Apply ``change`` to one account (None: remove it) and put it on the system audit."""
+    """Apply ``change`` to one account (None: remove it) and put it on the system audit.
+
+    The entry carries the account's area (codes, never anything personal), so the audit
+    view can show it to the administrators of that area even once the account is gone.
+    """
     with store.transaction(Store.USERS, Store.SYSTEM) as shards:
-        table = shards[Store.USERS]
-        record = table.find_one("users", username=username)
-        if record is None:
-            raise AccountError(f"账号“{username}”不存在")
-        fields = change(record)
-        if fields is None:
-            table.remove_ids("users", [record["doc_id"]])
-        else:
-            table.update("users", record["doc_id"], fields)
-        write_audit(shards[Store.SYSTEM], Scope(frozenset(), actor), action, username)
+        _change_user_in(shards, username, actor, action, change)
+
+
+def _change_user_in(shards, username: str, actor: str, action: str,
+                    change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
+    table = shards[Store.USERS]
+    record = table.find_one("users", username=username)
+    if record is None:
+        raise AccountError(f"账号“{username}”不存在")
+    fields = change(record)
+    if fields is None:
+        table.remove_ids("users", [record["doc_id"]])
+    else:
+        table.update("users", record["doc_id"], fields)
+    area = (fields or {}).get("area", record["area"])
+    write_audit(shards[Store.SYSTEM], Scope(frozenset(), actor), action, username, area=",".join(area))
+
+
+def _new_password(username: str, password: str, **fields: Any) -> dict[str, Any]:
+    """The fields of a password that passed the policy: a new generation ends every session."""
+    problems = password_problems(password, username)
+    if problems:
+        raise AccountError("；".join(problems))
+    return {"password_hash": generate_password_hash(password), "generation": _new_generation(),
+            **fields}
 
 
 def set_password(store: Store, username: str, password: str, *, actor: str) -> None:
     """A new password, and every session of the account ends (a new generation)."""
-    problems = password_problems(password, username)
+    fields = _new_password(username, password, must_change=False)
+    _change_user(store, username, actor, "password_changed", lambda _r: fields)
+
+
+def reset_password(store: Store, username: str, password: str, *, actor: str) -> None:
+    """A temporary password a manager chose: sessions end and the owner must change it at login."""
+    fields = _new_password(username, password, must_change=True)
+    _change_user(store, username, actor, "password_reset", lambda _r: fields)
+
+
+def change_own_password(store: Store, username: str, token: str, current: str, password: str) -> None:
+    """The logged-in owner's new password: every *other* session ends, this one goes on.
+
+    The current password is asked again (ASVS 2.1.6), and the new one must differ from it.
+    """
+    record = find_user(store, username)
+    if record is None or not check_password_hash(record["password_hash"], current):
+        raise AccountError("当前密码不正确")
+    if password == current:
+        raise AccountError("新密码不能与当前密码相同")
+    fields = _new_password(username, password, must_change=False)
+    hashed = token_hash(token)
+
+    def change(now: dict[str, Any]) -> dict[str, Any]:
+        # The hash was checked outside the lock: anything changed since ends this attempt.
+        if (now["password_hash"], now.get("generation")) != (record["password_hash"],
+                                                             record.get("generation")) \
+                or now.get("disabled"):
+            raise AccountError("账号刚被他人修改，请重新登录后再试")
+        return fields
+
+    with store.transaction(Store.USERS, Store.SYSTEM, Store.sessions(hashed)) as shards:
+        _change_user_in(shards, username, username, "password_changed", change)
+        sessions = shards[Store.sessions(hashed)]
+        for row in sessions.find("sessions", token_hash=hashed):  # this session keeps going
+            sessions.update("sessions", row["doc_id"], {"generation": fields["generation"]})
+
+
+def set_area(store: Store, grid: Grid, username: str, area: list[str], *, actor: str) -> None:
+    """A new area for the account, at the level of its role.
+
+    Sessions go on: each request loads the account's area from this record, so a narrowed
+    area holds from the very next request, with no session to end.
+    """
+    record = find_user(store, username)
+    if record is None:
+        raise AccountError(f"账号“{username}”不存在")
+    problems = _area_problems(grid, record["role"], area)
     if problems:
         raise AccountError("；".join(problems))
-    password_hash = generate_password_hash(password)
-    _change_user(store, username, actor, "password_changed",
-                 lambda _r: {"password_hash": password_hash, "generation": _new_generation()})
+    _change_user(store, username, actor, "user_area_changed", lambda _r: {"area": list(area)})
 
 
 def disable_user(store: Store, username: str, *, actor: str) -> None:
@@ -228,6 +323,12 @@ def token_hash(token: str) -> str:
 
 def find_user(store: Store, username: str) -> dict[str, Any] | None:
     return store.read(Store.USERS).find_one("users", username=username)
+
+
+def get_account(store: Store, username: str) -> Account | None:
+    """The account of that name as it is now (no session), or None."""
+    record = find_user(store, username)
+    return _account(record) if record else None
 
 
 @dataclass(frozen=True)

@@ -188,3 +188,21 @@ def test_the_common_password_list_ships_with_the_package():
     assert len(common) >= 500
     assert {"123456789", "a123456", "woaini1314", "qq123456", "5201314", "1qaz2wsx", "zxcvbnm",
             "88888888", "147258369", "password"} <= common
+
+
+@pytest.mark.parametrize(("name", "refused"), [
+    ("e610802101001", False),       # "e" + a 12-digit village code: how a county names its enumerators
+    ("13912345678", True), ("wang13912345678", True),   # a mobile number
+    ("37040319880315123X", True), ("370403880315123", True),  # ID numbers, 18 and 15 digits
+])
+def test_a_username_may_hold_a_village_code_but_never_a_phone_or_id_number(app, store, name, refused):
+    from survey_app import state
+    with app.app_context():
+        grid = state.current_grid()
+    try:
+        users.add_user(store, grid, username=name, password="lantern-river-47", role="enumerator",
+                       area=["370403001001"])
+    except users.AccountError as exc:
+        assert refused and "用户名不能用手机号或身份证号" in str(exc)
+    else:
+        assert not refused
