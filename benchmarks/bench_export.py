@@ -40,7 +40,7 @@ from survey_app.store import LocalStore  # noqa: E402
 
 DISTRICT = "370403"
 VILLAGES_PER_TOWNSHIP = 20
-PASSWORD = "bench-export-password"
+PASSWORD = "river-lantern-export-47"  # passes the password policy (no user name in it)
 PERSONS_PER_HOUSE = 3
 CHUNK = 256 * 1024
 

@@ -26,7 +26,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from .registry import CHINA, Scope, write_audit
+from . import clock
+from .registry import Scope, write_audit
 from .store import Store
 
 TABLE = "audit"
@@ -38,7 +39,7 @@ def shard_name(area: str, when: dt.datetime | None = None) -> str:
     code = str(area).lower()
     if not code.isalnum() or not code.isascii():
         raise ValueError(f"bad area code {area!r}")
-    month = (when or dt.datetime.now(CHINA)).strftime("%Y%m")
+    month = (when or clock.now()).strftime("%Y%m")
     return f"audit/{month}/{code}"
 
 

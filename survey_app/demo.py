@@ -14,7 +14,7 @@ from typing import Any
 from faker import Faker
 from stdnum.cn import ric
 
-from . import grid, roster_load, users
+from . import clock, grid, roster_load, users
 from .store import Store
 
 DISTRICT = ("370403", "薛城区")
@@ -95,7 +95,7 @@ def build_household(fake: Faker, rng: random.Random, village: str, number: int,
 def load(store: Store, *, households_per_village: int = 24, seed: int = 2026,
          today: dt.date | None = None) -> list[dict[str, str]]:
     """Load the demo district into an empty store; return the demo accounts."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
     rng = random.Random(seed)

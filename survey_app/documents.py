@@ -30,13 +30,13 @@ import qrcode
 from flask import current_app
 from markupsafe import Markup
 
-from . import charts, coverage, registry, state, tokens, users
+from . import charts, clock, coverage, registry, state, tokens, users
 from .atomicfile import private_folder, remove_stale, write_atomically
 from .campaign import load_campaign
 from .formdef import Field, FormDefinition
 from .grid import CHILD_LEVEL, Grid
 from .privacy import mask_id, mask_name
-from .registry import CHINA, NotFound, Scope
+from .registry import NotFound, Scope
 from .store import Store
 
 SCHEME = "canbao:"
@@ -156,7 +156,7 @@ def cn_date(day: dt.date) -> str:
 
 
 def today() -> dt.date:
-    return dt.datetime.now(CHINA).date()
+    return clock.today()
 
 
 def _template(name: str):
@@ -208,7 +208,7 @@ class Export:
 
 
 def _new_export_path(exports_dir: Path, township: str, kind: str, area: str) -> Path:
-    now = dt.datetime.now(CHINA)
+    now = clock.now()
     folder = exports_dir / township / now.date().isoformat()
     for level in (exports_dir, folder.parent, folder):  # 0700: printed forms carry ID numbers
         private_folder(level)

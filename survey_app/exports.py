@@ -14,10 +14,10 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from . import review, spreadsheet
+from . import clock, review, spreadsheet
 from .formdef import Field, FormDefinition
 from .grid import Grid
-from .registry import CHINA, REVISIONS, make_ref
+from .registry import REVISIONS, make_ref
 from .spreadsheet import Column
 from .store import Store
 
@@ -148,7 +148,7 @@ def minute(stamp: str | None) -> str:
     except ValueError:
         return str(stamp)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(CHINA)
+        moment = moment.astimezone(clock.zone())
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
@@ -167,7 +167,7 @@ def stream(fmt: str, store: Store, grid: Grid, definition: FormDefinition, villa
     if fmt == "xlsx":
         return spreadsheet.xlsx_stream(header, body, sheet_name=SHEET_NAME,
                                        zip64=expected_rows * XLSX_ROW_BOUND > spreadsheet.ZIP64_LIMIT,
-                                       now=dt.datetime.now(CHINA))
+                                       now=clock.now())
     raise ValueError(f"unknown export format {fmt!r}")
 
 
@@ -178,5 +178,5 @@ def area_label(codes: list[str]) -> str:
 
 def filename(area: str, fmt: str, day: dt.date | None = None) -> str:
     """``canbao-370403001-2026-11-21.csv``: ASCII, so every browser keeps it as given."""
-    day = day or dt.datetime.now(CHINA).date()
+    day = day or clock.today()
     return f"canbao-{area}-{day.isoformat()}.{fmt}"

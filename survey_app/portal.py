@@ -30,6 +30,8 @@ from pelican.settings import read_settings
 from survey_app.campaign import Campaign, load_campaign
 from survey_app.settings import PROJECT_ROOT
 
+from . import clock
+
 log = logging.getLogger(__name__)
 
 PORTAL_DIR = PROJECT_ROOT / "portal"
@@ -393,7 +395,7 @@ def build_portal(
     be PUBLISHCONF for production.  An existing output_dir is replaced only if
     an earlier build made it (or it is empty).
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     campaign = load_campaign(campaign_file)
     data = {
         "today": today,

@@ -8,7 +8,6 @@ public notice, so what it shows is never a day or a notice behind.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from filelock import FileLock, Timeout
 from flask import Blueprint, abort, current_app, redirect, send_from_directory
 from werkzeug.security import safe_join
 
+from . import clock
 from .atomicfile import remove_stale
 
 bp = Blueprint("portal_site", __name__, url_prefix="/portal")
@@ -67,7 +67,7 @@ def serve(path: str = "index.html"):
     retry_at = current_app.extensions["canbao"].get("portal_retry", 0)
     # Pages only: a new day is noticed on the first page view, and assets stay a plain file send.
     if path.endswith(".html") and time.monotonic() >= retry_at \
-            and built_on(root) not in (None, dt.date.today()):
+            and built_on(root) not in (None, clock.today()):
         rebuild_quietly()  # about 0.1 s, once a day
     # A path leaving the folder (``..%2f``) is a 404 before anything outside is looked at, so
     # the answer never tells whether some folder exists on the server.

@@ -8,7 +8,6 @@ the request.  Web form and JSON API both register through :func:`submit`.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import secrets
@@ -17,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import clock
 from . import coverage as coverage_rows
 from .formdef import FormDefinition, Result
 from .grid import Grid
@@ -25,7 +25,6 @@ from .privacy import mask_id
 from .store import Shard, Store
 from .textnorm import person_name
 
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 ENVELOPE = frozenset({"uuid", "household", "person", "incomplete"})
 TRUE_WORDS = (True, "1", "true", "on", "yes")
@@ -91,7 +90,7 @@ class Submitted:
 
 
 def now_iso() -> str:
-    return dt.datetime.now(CHINA).isoformat(timespec="seconds")
+    return clock.now_iso()
 
 
 def make_ref(village: str, doc_id: int) -> str:

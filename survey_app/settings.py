@@ -58,6 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DUPLICATE_MAX_HITS", 20, "ID numbers found registered outside a user's area, per window, before "
             "further checks wait: typing numbers to learn where people live is slowed and audited."),
     Setting("DUPLICATE_WINDOW_SECONDS", 3600, "The window for DUPLICATE_MAX_HITS."),
+    Setting("TIME_ZONE", "Asia/Shanghai", "The campaign's time zone: every date shown, printed, stored or "
+            "compared (record times, document dates, the portal's today) is taken in it."),
     Setting("PUBLIC_URL", "http://127.0.0.1:5000", "Base URL printed in QR codes and notices."),
     Setting("WORKERS", 0, "Server worker processes; 0: one per CPU core."),
     Setting("ACCESS_LOG", "", "Where canbao serve logs each request (a file, or - for the screen); "

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from . import clock
+
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Everything XML 1.0 cannot carry (C0 controls but tab, LF and CR; surrogates; U+FFFE/U+FFFF).
 ILLEGAL_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -225,7 +227,7 @@ def xlsx_stream(columns: Sequence[Column], rows: Iterable[Sequence[Any]], *,
     zipfile refuses to close a larger part without it); Excel offers to
     "repair" a small file written with it, so it is off unless needed.
     """
-    stamp = (now or dt.datetime.now()).timetuple()[:6]
+    stamp = (now or clock.now()).timetuple()[:6]
     sink = _Sink()
     book = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED)
     try:

@@ -10,7 +10,6 @@ fill the 未参保人员统计表 downloads (``stats.csv``/``stats.xlsx`` beside
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,10 +26,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from . import audit, charts, coverage, exports, idcard, registry, roster, roster_jobs, state, users
+from . import audit, charts, clock, coverage, exports, idcard, registry, roster, roster_jobs, state, users
 from .formdef import FormDefinition
 from .i18n import _
-from .registry import CHINA
 from .spreadsheet import Column, csv_stream, xlsx_stream
 from .store import Store
 
@@ -272,7 +270,7 @@ def stats(fmt: str, code: str | None = None, village: str | None = None):
         data = b"".join(csv_stream(header, body))
     else:
         data = b"".join(xlsx_stream(header, body, sheet_name=STATS_SHEET,
-                                    now=dt.datetime.now(CHINA)))
+                                    now=clock.now()))
     name = exports.filename(f"stats-{area}", fmt, idcard.current_date())
     return Response(data, content_type=exports.MIMETYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -15,8 +15,7 @@ from conftest import TOWNSHIP_A, VILLAGE_A, VILLAGE_B, Auth, csrf_from, first_ho
 from helpers import new_id_number, submission
 from openpyxl import load_workbook
 
-from survey_app import exports, grid, roster_load, spreadsheet, state
-from survey_app.registry import CHINA
+from survey_app import clock, exports, grid, roster_load, spreadsheet, state
 from survey_app.store import Store
 
 BOM = "\ufeff"
@@ -66,11 +65,11 @@ def row_with(rows: list[list], title: str, value) -> dict:
 
 
 def today() -> str:
-    return dt.datetime.now(CHINA).date().isoformat()
+    return clock.now().date().isoformat()
 
 
 def minute(stamp: str) -> str:
-    return dt.datetime.fromisoformat(stamp).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromisoformat(stamp).astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M")
 
 
 # -- the CSV, exactly ---------------------------------------------------------------------------

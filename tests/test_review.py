@@ -20,8 +20,7 @@ from conftest import PASSWORD, TOWNSHIP_A, VILLAGE_A, VILLAGE_B, Auth, csrf_from
 from helpers import new_id_number, submission
 from werkzeug.datastructures import MultiDict
 
-from survey_app import grid, registry, review, users
-from survey_app.registry import CHINA
+from survey_app import clock, grid, registry, review, users
 from survey_app.store import Store
 
 VILLAGE_A2 = "370403001002"  # 临城街道 沙河崖社区, enumerator e001002
@@ -84,7 +83,7 @@ def now() -> str:
 
 
 def minute(stamp: str) -> str:
-    return dt.datetime.fromisoformat(stamp).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromisoformat(stamp).astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def export_row(session: Session, village: str, number: str) -> dict:
@@ -278,7 +277,7 @@ def test_bulk_approval_over_a_filter_and_over_ticked_rows_counts_exactly(app, st
     assert f'<option value="{VILLAGE_A2}">沙河崖社区</option>' in overview
     only_partial = township.text("/s/review?incomplete=1")
     assert "共 1 条" in only_partial and "批量暂存" in only_partial
-    tomorrow = (dt.datetime.now(CHINA).date() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (clock.now().date() + dt.timedelta(days=1)).isoformat()
     assert "共 0 条" in township.text(f"/s/review?since={tomorrow}")
     assert "共 6 条" in township.text(f"/s/review?on=updated&until={tomorrow}")
 
