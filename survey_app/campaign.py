@@ -24,10 +24,26 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class Payment:
+    """How people pay in this place: the portal names these, never a hard-coded app.
+
+    ``app`` is the province's government-services app (爱山东 in Shandong, 皖事通 in
+    Anhui); ``banks`` the banks whose counters and apps take the contribution;
+    ``channels`` the ways of paying the guide lists, in the order shown.
+    """
+
+    province: str = ""
+    app: str = ""
+    banks: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Campaign:
     title: str
     year: int
     phases: tuple[Phase, ...]
+    payment: Payment = Payment()
 
     def phase(self, key: str) -> Phase:
         return next(p for p in self.phases if p.key == key)
@@ -45,7 +61,14 @@ def load_campaign(path: str | Path) -> Campaign:
             Phase(p["key"], p["name"], p["start"], p["end"], p.get("summary", ""))
             for p in raw["phases"]
         )
-        campaign = Campaign(raw["title"], int(raw["year"]), phases)
+        pay = raw.get("payment", {})
+        payment = Payment(
+            str(pay.get("province", "")),
+            str(pay.get("app", "")),
+            tuple(str(b) for b in pay.get("banks", ())),
+            tuple(str(c) for c in pay.get("channels", ())),
+        )
+        campaign = Campaign(raw["title"], int(raw["year"]), phases, payment)
     except (KeyError, TypeError) as exc:
         raise CampaignError(f"{path}: 日历缺少字段 {exc}") from exc
     for phase in phases:

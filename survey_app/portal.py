@@ -18,6 +18,7 @@ import logging
 import re
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ PUBLISHCONF = PORTAL_DIR / "publishconf.py"
 # Left in every build so a rebuild only ever replaces a folder we made.
 OUTPUT_MARKER = ".canbao-portal"
 ICS_NAME = "campaign.ics"
+# Words people type and the words the guides use, swapped in by the search page.
+SEARCH_SYNONYMS = PROJECT_ROOT / "content" / "data" / "search_synonyms.toml"
 
 LEVELS = ("district", "township", "village")
 NOTICE_KINDS = {"collection": "缴费通知", "roster": "缴费名单公示"}
@@ -378,6 +381,39 @@ def _swap_in(staging: Path, output: Path) -> None:
     shutil.rmtree(retired)
 
 
+# --- payment channels and search synonyms -----------------------------------
+
+
+def payment_view(campaign: Campaign) -> dict[str, str]:
+    """The payment settings as the words the guides put in their place.
+
+    Guides write ``%payment.app%`` and the like; the portal plugin fills them in,
+    so a guide never names one province's app for another province's district.
+    """
+    pay = campaign.payment
+    app = pay.app or "政务服务"
+    return {
+        "province": pay.province or "您所在省",
+        "app": app,
+        "banks": "、".join(pay.banks) or "当地合作银行",
+        # A channel written as 政务App is the province's own app, by name.
+        "channels": "、".join(f"{app}App" if c == "政务App" and pay.app else c
+                             for c in pay.channels) or "微信、支付宝、政务App、银行、村里代收、办税大厅",
+    }
+
+
+def search_synonyms(path: str | Path) -> list[list[str]]:
+    """Groups of interchangeable words from the synonyms TOML (none if it is absent)."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with path.open("rb") as handle:
+        groups = tomllib.load(handle).get("groups", [])
+    if not all(isinstance(g, list) and all(isinstance(w, str) and w for w in g) for g in groups):
+        raise PortalError(f"{path}: groups 应是词组的列表")
+    return [[w.lower() for w in g] for g in groups if len(g) > 1]
+
+
 def build_portal(
     output_dir: str | Path,
     *,
@@ -387,6 +423,7 @@ def build_portal(
     today: dt.date | None = None,
     settings_override: Mapping[str, Any] | None = None,
     settings_file: str | Path = PELICANCONF,
+    synonyms_file: str | Path = SEARCH_SYNONYMS,
 ) -> Path:
     """Build the portal into output_dir and return its resolved path.
 
@@ -404,6 +441,8 @@ def build_portal(
         "notices": notice_views(notices),
         "ics": campaign_ics(campaign, today),
         "ics_name": ICS_NAME,
+        "payment": payment_view(campaign),
+        "search_synonyms": search_synonyms(synonyms_file),
     }
     output = Path(output_dir).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)

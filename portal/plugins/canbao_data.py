@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pelican import signals
 from pelican.generators import Generator
 
@@ -103,6 +104,9 @@ class CanbaoPages(Generator):
 
     def _contacts(self, writer, directory) -> list[dict[str, str]]:
         self._render(writer, "contacts.html", "contacts", directory=directory)
+        if directory.townships:
+            # /portal/contacts/ is a folder the township pages live in: answer it too.
+            self._render(writer, "contacts/index.html", "contacts", directory=directory)
         entries = []
         for township in directory.townships:
             self._render(writer, township.page, "township", township=township)
@@ -114,6 +118,9 @@ class CanbaoPages(Generator):
 
     def _notices(self, writer, notices) -> list[dict[str, str]]:
         self._render(writer, "notices.html", "notices", notices=notices)
+        if notices:
+            # Someone trimming a notice's address to /portal/notices/ gets the list, not a 404.
+            self._render(writer, "notices/index.html", "notices", notices=notices)
         entries = []
         for notice in notices:
             self._render(writer, notice.page, "notice", notice=notice)
@@ -130,6 +137,36 @@ class CanbaoPages(Generator):
                 )
             )
         return entries
+
+
+PAYMENT_TOKEN = re.compile(r"%payment\.(\w+)%")
+
+
+def fill_payment(content) -> None:
+    """Put the campaign's payment settings where a guide wrote ``%payment.app%``.
+
+    Guides are Markdown, not templates; the app, banks and channels differ by
+    province, so they come from campaign.toml (survey_app.portal.payment_view).
+    """
+    payment = content.settings.get("CANBAO", {}).get("payment")
+    if not payment:
+        return
+
+    def fill(text):
+        def one(match):
+            key = match.group(1)
+            if key not in payment:
+                raise ValueError(f"{content.source_path}: 没有这个缴费设置 %payment.{key}%")
+            return str(escape(payment[key]))
+
+        return PAYMENT_TOKEN.sub(one, text)
+
+    if getattr(content, "_content", None):
+        content._content = fill(content._content)
+    if "summary" in content.metadata:
+        content.metadata["summary"] = Markup(fill(str(content.metadata["summary"])))
+    if getattr(content, "_summary", None):
+        content._summary = Markup(fill(str(content._summary)))
 
 
 def add_filters(generator) -> None:
@@ -150,4 +187,5 @@ def get_generators(pelican):
 
 def register() -> None:
     signals.generator_init.connect(add_filters)
+    signals.content_object_init.connect(fill_payment)
     signals.get_generators.connect(get_generators)
