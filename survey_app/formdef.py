@@ -65,6 +65,7 @@ class Field:
     relevant_any: tuple[tuple, ...] = ()
     derived: str | None = None
     hint: str = ""
+    hint_en: str = ""
     checks: tuple[Check, ...] = ()
 
     def choice(self, value: Any) -> Choice | None:
@@ -502,7 +503,7 @@ def _build_field(raw: dict, choices: dict[str, list[dict]], form_id: str) -> Fie
         required=bool(raw.get("required", False)), choices=choice_list, constraint=constraint,
         relevant=_conditions(raw.get("relevant"), where),
         relevant_any=_conditions(raw.get("relevant_any"), where),
-        derived=raw.get("derived"), hint=raw.get("hint", ""),
+        derived=raw.get("derived"), hint=raw.get("hint", ""), hint_en=raw.get("hint_en", ""),
         checks=tuple(_build_check(c, where) for c in raw.get("checks", ())),
     )
 

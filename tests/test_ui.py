@@ -106,3 +106,46 @@ def test_every_marked_string_has_an_english_translation(tmp_path):
         translated = {m.id for m in read_po(handle) if m.id and m.string}
     assert len(marked) > 50
     assert marked - translated == set()
+
+
+CHINESE = re.compile(r"[\u3400-\u9fff]")
+
+
+def form_definitions():
+    from survey_app import formdef
+    forms_dir = Path(survey_app.__file__).parent.parent / "forms"
+    return [formdef.load(str(forms_dir), path.stem) for path in sorted(forms_dir.glob("*.toml"))]
+
+
+def test_every_form_definition_text_has_english():
+    """The form definitions are translated in the TOML itself, not the catalogue: every Chinese
+    title, section, field label, choice and hint needs its _en twin."""
+    missing = []
+    for definition in form_definitions():
+        if CHINESE.search(definition.title) and not definition.title_en:
+            missing.append(f"{definition.id}: title")
+        for section in definition.sections:
+            if CHINESE.search(section.label) and not section.label_en:
+                missing.append(f"{definition.id}.{section.name}: label_en")
+            for f in section.fields:
+                where = f"{definition.id}.{f.name}"
+                if CHINESE.search(f.label) and not f.label_en:
+                    missing.append(f"{where}: label_en")
+                if f.hint and not f.hint_en:
+                    missing.append(f"{where}: hint_en")
+                missing += [f"{where}={c.value} ({c.label}): label_en" for c in f.choices
+                            if CHINESE.search(c.label) and not c.label_en]
+    assert len(form_definitions()) >= 2
+    assert missing == []
+
+
+def test_english_interface_shows_form_hints_and_choices_in_english(auth, client, store):
+    auth.login("e001001")
+    url = f"/e/h/{first_household(store, VILLAGE_A)['ref']}/register"
+    chinese = client.get(url).get_data(as_text=True)
+    assert "蒙古族" in chinese and "末位可为X" in chinese
+    token = re.search(r'name="csrf_token" value="([^"]+)"', chinese).group(1)
+    client.post("/lang/en", data={"csrf_token": token, "next": url})
+    english = client.get(url).get_data(as_text=True)
+    assert ">Mongol</option>" in english and "the last may be X" in english
+    assert "蒙古族" not in english and "末位可为X" not in english
