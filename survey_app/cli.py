@@ -67,6 +67,9 @@ def _serve(host: str, port: int, workers: int | None = None, threads: int | None
         server.check_port(host, port)
     except server.PortBusy as exc:
         raise click.ClickException(str(exc)) from None
+    warning = server.public_url_warning(config["PUBLIC_URL"])
+    if warning and not server.is_loopback(host):
+        click.echo(warning, err=True)  # phones reach this server, but not the address in its QR codes
     shown_workers = workers or config["WORKERS"] or "每个 CPU 核一个"
     click.echo(f"canbao 正在 http://{host}:{port}/ 上服务（gunicorn，工作进程 {shown_workers}，"
                f"每进程 {threads or config['THREADS']} 个线程）。Ctrl+C 停止。")
@@ -133,6 +136,10 @@ def check(repair: bool) -> None:
     count = store.check()
     wrong = coverage.rebuild(store, store.village_codes(), repair=repair)
     click.echo(f"{count} 个数据分片均完好（用时 {time.monotonic() - started:.1f} 秒）。")
+    from . import server
+    warning = server.public_url_warning(current_app.config["PUBLIC_URL"])
+    if warning:
+        click.echo(warning, err=True)  # a warning only: the exit status is about the data
     if wrong and repair:
         click.echo(f"已按记录改正 {len(wrong)} 个村（社区）的登记进度统计：{'、'.join(wrong)}")
     elif wrong:

@@ -27,7 +27,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from . import audit, documents, jobs, portal_site, registry, state, textnorm, tokens
+from . import audit, documents, jobs, portal_site, registry, server, state, textnorm, tokens
 from .i18n import _
 from .registry import NotFound
 
@@ -41,8 +41,12 @@ bp = Blueprint("printed", __name__)
 
 # -- scans ----------------------------------------------------------------------------------
 @bp.route("/q/<token>")
-@login_required
 def scan(token: str):
+    if not current_user.is_authenticated:
+        # A resident who scans their own form's code gets a word on what it is, not a bare
+        # login page; nothing about the code (valid or not) is looked up for them.
+        return render_template("printed/scan_public.html",
+                               login=url_for("auth.login", next=request.full_path.rstrip("?")))
     entry = tokens.lookup(state.store(), token)
     if entry is None:
         abort(404)
@@ -104,7 +108,18 @@ def _print_room(status: int = 200):
                            households=chosen + rest[:MAX_LISTED], ticked=ticked,
                            unlisted=max(0, len(rest) - MAX_LISTED),
                            blank=request.form.get("blank", "0"),
+                           loopback_url=_loopback_public_url(),
                            jobs=jobs.visible(state.store(), scope.villages)), status
+
+
+def _loopback_public_url() -> str | None:
+    """PUBLIC_URL when it names the server's own machine, so the print room can warn before printing.
+
+    Shown whoever asks, even from the server itself: the QR codes are scanned by phones, never by
+    the machine that printed them, so where the request came from changes nothing.
+    """
+    url = current_app.config["PUBLIC_URL"]
+    return url if server.public_url_warning(url) else None
 
 
 def _household_refs() -> list[str]:

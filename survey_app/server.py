@@ -11,9 +11,11 @@ that are sending (MAX_CONNECTIONS per worker, KEEPALIVE_SECONDS idle time).
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication
 
@@ -33,6 +35,30 @@ def check_port(host: str, port: int) -> None:
                 raise PortBusy(f"端口 {port} 已被其他程序占用：请用 --port 选择另一个端口，"
                                f"例如 --port {port + 1}。") from None
             raise PortBusy(f"无法在 {host}:{port} 上提供服务：{exc.strerror}") from None
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and 127.0.0.0/8 or ::1: addresses only the server's own machine can open."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def public_url_warning(public_url: str) -> str | None:
+    """Why a loopback PUBLIC_URL is wrong, in Chinese; None when it is not loopback.
+
+    The URL is printed in every QR code and notice link: a phone that scans a
+    code made with 127.0.0.1 tries to open itself and finds nothing.
+    """
+    if not is_loopback(urlsplit(public_url).hostname or ""):
+        return None
+    return (f"警告：对外网址 PUBLIC_URL 是本机地址 {public_url}，打印的二维码和公告链接都指向它，"
+            "手机扫码后打不开。请在启动前设置 CANBAO_PUBLIC_URL 为手机能访问的网址，"
+            "例如 CANBAO_PUBLIC_URL=https://canbao.example.gov.cn 或 http://192.168.1.10:5000。")
 
 
 def options(config: dict[str, Any], host: str, port: int, workers: int | None,

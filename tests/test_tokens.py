@@ -75,11 +75,13 @@ def test_audit_entries_carry_no_personal_numbers(store):
 
 
 # -- /q/<token> ----------------------------------------------------------------------------
-def test_scan_needs_login(client, store):
-    doc_id = _persons(store, VILLAGE_A)[0]["doc_id"]
-    token = tokens.for_persons(store, SCOPE_A, VILLAGE_A, [doc_id])[doc_id]
+def test_scan_shows_no_one_s_data_before_login(client, store):
+    person = _persons(store, VILLAGE_A)[0]
+    token = tokens.for_persons(store, SCOPE_A, VILLAGE_A, [person["doc_id"]])[person["doc_id"]]
     response = client.get(f"/q/{token}")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and f"/login?next=/q/{token}" in text
+    assert person["answers"]["name"] not in text and person["answers"]["id_number"] not in text
 
 
 def test_scan_opens_the_person_in_area_and_404_elsewhere(client, auth, store):
@@ -146,3 +148,18 @@ def test_a_junk_token_on_the_new_household_page_is_dropped(client, auth):
     auth.login("e001001")
     page = client.get(f"/e/v/{VILLAGE_A}/households/new?token=<script>").get_data(as_text=True)
     assert 'name="token"' not in page and "<script>" not in page
+
+
+def test_a_resident_who_scans_a_form_learns_what_the_code_is_and_nothing_else(client, store):
+    from survey_app import tokens
+    from survey_app.registry import Scope
+    real = tokens.issue_blank(store, Scope(frozenset({"370403001001"}), "township"), "370403001001", 1)[0]
+    pages = []
+    for token in (real, "ZZZZ9999"):  # a real code and one that never existed read the same
+        page = client.get(f"/q/{token}")
+        assert page.status_code == 200
+        text = page.get_data(as_text=True)
+        assert "这是入户调查员用的二维码" in text and 'href="/portal/"' in text
+        assert f"/login?next=/q/{token}" in text
+        pages.append(text.replace(token, "?"))
+    assert pages[0] == pages[1]
