@@ -96,3 +96,21 @@ def test_wrong_answers_show_chinese_errors_beside_fields(phone):
     assert "18位" in page.locator("#field-id_number .error").inner_text()
     assert page.locator("#field-name .error").inner_text() == "此项必填。"
     assert no_horizontal_scroll(page)
+
+
+def test_back_to_a_refused_post_loads_the_page_again_instead_of_err_cache_miss(phone):
+    """A page that answered a POST (here a refused login) is Back-able after the next success."""
+    page, _errors = phone
+    page.goto("/login")
+    page.get_by_label("用户名").fill("e001001")
+    page.get_by_label("密码").fill("not-the-password")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_selector("text=用户名或密码不正确")
+    page.get_by_label("用户名").fill("e001001")
+    page.get_by_label("密码").fill("canbao-demo")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/e/"))
+    page.go_back()
+    page.wait_for_load_state()
+    assert not page.url.startswith("chrome-error"), page.url
+    assert page.get_by_label("用户名").is_visible()  # the login page itself, fetched again by GET

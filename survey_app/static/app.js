@@ -443,6 +443,10 @@
   root.CanbaoForms = { showErrors: showErrors, answers: answers, openRequired: openRequired, rules: formRules };
 
   document.addEventListener("DOMContentLoaded", function () {
+    // A page that answers a POST (a refused save, shown again with what was typed) becomes a
+    // plain entry of its URL: Back to it later loads the form again instead of Chrome's
+    // ERR_CACHE_MISS "confirm form resubmission" page.
+    if (document.body.hasAttribute("data-posted")) history.replaceState(history.state, "", location.href);
     document.querySelectorAll("form.form").forEach(function (form) {
       form.addEventListener("input", function () { refresh(form); });
       form.addEventListener("change", function () { refresh(form); });
