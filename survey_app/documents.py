@@ -241,6 +241,8 @@ def make_private(exports_dir: str | Path) -> int:
     changed = 0
     for folder, subfolders, files in os.walk(root):
         for name, wanted in [*((d, 0o700) for d in subfolders), *((f, PDF_MODE) for f in files)]:
+            if name.startswith("."):
+                continue  # the repository's .gitkeep, not a printed file: no warning on a fresh clone
             path = Path(folder) / name
             with contextlib.suppress(OSError):
                 status = path.lstat()

@@ -481,3 +481,12 @@ def test_a_page_that_writes_nothing_still_opens_at_a_full_disk(auth, client, mon
     monkeypatch.setattr(users, "clock", lambda: time.time() + 2 * users.SEEN_EVERY)
     disk.fill()
     assert client.get("/e/").status_code == 200
+
+
+def test_a_fresh_clone_s_exports_folder_is_made_private_without_a_word(tmp_path):
+    from survey_app import documents
+    exports = tmp_path / "exports"
+    exports.mkdir(mode=0o755)
+    (exports / ".gitkeep").write_text("")
+    assert documents.make_private(exports) == 0  # nothing printed before: no warning at start-up
+    assert mode(exports) == 0o700
