@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import time
 from pathlib import Path
 
 from flask import Flask, has_request_context, redirect, session, url_for
@@ -84,6 +87,14 @@ def _instance_secret(instance: Path) -> str:
     instance.mkdir(parents=True, exist_ok=True)
     key_file = instance / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+        # created 0600 in one step: no moment in which another local user could read the key
+        with contextlib.suppress(FileExistsError):  # another worker made it first: use theirs
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    for _attempt in range(50):  # a worker that lost the race may read before the winner wrote
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise RuntimeError(f"{key_file} is empty: remove it and start again")

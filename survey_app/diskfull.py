@@ -118,7 +118,7 @@ def _person_form():
     from . import enumerator, registry, state
     scope, store = state.scope(), state.store()
     home = registry.household(store, scope, request.view_args["ref"])
-    existing = registry._target_person(store, scope, home, request.values.get("person") or None)
+    existing = registry.target_person(store, scope, home, request.values.get("person") or None)
     return enumerator._render_form(home, existing, request.form, {}, {},
                                    request.form.get("uuid") or str(uuid.uuid4()))
 

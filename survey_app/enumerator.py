@@ -130,7 +130,7 @@ def register(ref: str):
     person_ref = request.values.get("person") or None
     # The one rule registry.submit applies too: a person of another household, in this
     # village or another one of the area, is not found here (404), whether shown or saved.
-    existing = registry._target_person(store, scope, home, person_ref)
+    existing = registry.target_person(store, scope, home, person_ref)
     definition = state.registration_form()
     if request.method == "GET":
         audit.record_read(store, scope, "read_person", existing and existing["ref"])

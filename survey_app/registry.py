@@ -246,7 +246,7 @@ def submit(store: Store, scope: Scope, definition: FormDefinition,
     """Register (or update) one person from one form.  Idempotent on ``uuid``."""
     submission_id = check_uuid(payload.get("uuid"))
     home = household(store, scope, payload.get("household"))
-    target = _target_person(store, scope, home, payload.get("person"))
+    target = target_person(store, scope, home, payload.get("person"))
     answers = {k: v for k, v in payload.items() if k not in ENVELOPE}
     incomplete = payload.get("incomplete") in TRUE_WORDS
     digest = content_digest({"household": home["ref"], "person": payload.get("person"),
@@ -263,7 +263,7 @@ def submit(store: Store, scope: Scope, definition: FormDefinition,
     return _write(store, scope, home, target, submission_id, digest, result)
 
 
-def _target_person(store: Store, scope: Scope, home: dict[str, Any],
+def target_person(store: Store, scope: Scope, home: dict[str, Any],
                    ref: Any) -> dict[str, Any] | None:
     if ref in (None, ""):
         return None

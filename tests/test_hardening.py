@@ -490,3 +490,12 @@ def test_a_fresh_clone_s_exports_folder_is_made_private_without_a_word(tmp_path)
     (exports / ".gitkeep").write_text("")
     assert documents.make_private(exports) == 0  # nothing printed before: no warning at start-up
     assert mode(exports) == 0o700
+
+
+def test_the_generated_secret_key_is_private_from_its_first_byte(tmp_path):
+    from survey_app import _instance_secret
+    with umask(0o022):
+        key = _instance_secret(tmp_path / "instance")
+    key_file = tmp_path / "instance" / "secret_key"
+    assert mode(key_file) == 0o600 and len(key) == 64
+    assert _instance_secret(tmp_path / "instance") == key  # made once, then read
