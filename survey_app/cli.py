@@ -293,12 +293,12 @@ def roster_import(paths: tuple[str, ...], village: str | None) -> None:
 
 
 def _import_one_roster(scope, definition, village: str | None, path: Path) -> None:
-    from . import roster
+    from . import roster, sheets
     started = time.monotonic()
     try:
         counts = roster.import_file(_store(), scope, definition, village, path.name, path.read_bytes(),
                                     max_rows=None)
-    except roster.RosterError as exc:
+    except sheets.SheetError as exc:  # the file unreadable, or its rows wrong (RosterError)
         _fail_listing(f"{path.name} 有以下问题，未导入该文件的任何数据：", exc.problems[:200] + (
             [f"……另有 {len(exc.problems) - 200} 处问题"] if len(exc.problems) > 200 else []))
     seconds = time.monotonic() - started

@@ -7,7 +7,7 @@ one per scheme) say who is insured.  Each person of the extract is then
 list); people only in an insured list are 需核实 too.  The 需核实 and 未参保
 people of the extract become the villages' visit lists (comparison_report).
 
-Files are read with roster.iter_rows, one at a time and row by row, and reduced at once to
+Files are read with sheets.iter_rows, one at a time and row by row, and reduced at once to
 what the comparison needs: a county's files are never all in memory together.
 A problem with a whole file stops everything; a problem with one row is
 listed by row number and the rest is compared.
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from . import formdef, idcard, roster, textnorm
+from . import formdef, idcard, sheets, textnorm
 from .grid import Grid
 from .i18n import _, lazy
 
@@ -190,7 +190,7 @@ class Places:
 def _read(label: str, upload: Upload, columns: dict[str, tuple[str, ...]],
           required: Iterable[str]) -> tuple[Iterator[dict[str, str]], dict[str, str]]:
     try:
-        rows = roster.iter_rows(upload.filename, upload.read())
+        rows = sheets.iter_rows(upload.filename, upload.read())
         first = next(rows, None)
     except Exception as exc:
         raise _unreadable(label, exc) from None
@@ -221,7 +221,7 @@ def _within_limit(label: str, first: dict[str, str],
 
 
 def _unreadable(label: str, exc: Exception) -> ComparisonError:
-    if isinstance(exc, roster.RosterError):
+    if isinstance(exc, sheets.SheetError):
         return ComparisonError([f"{label}：{p}" for p in exc.problems])
     # a damaged sheet, a CSV cell past csv's size limit: bad input, not a fault
     return ComparisonError([_("%(f)s：无法读取该文件（%(e)s），请用 Excel 或 WPS 另存后再上传",

@@ -23,7 +23,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.datastructures import FileStorage
 
-from . import jobs, roster
+from . import jobs, roster, sheets
 from .atomicfile import private_folder, remove_stale
 from .formdef import FormDefinition
 from .i18n import _
@@ -44,7 +44,7 @@ def start(app: Flask, store: Store, scope: Scope, definition: FormDefinition, vi
           upload: FileStorage) -> int:
     """Save the upload and start its job; RosterError when it is refused before any reading."""
     filename = upload.filename or ""
-    roster.check_filename(filename)
+    sheets.check_filename(filename)
     if jobs.running(store, KIND, scope.username):
         raise roster.RosterError([_("您上传的上一份名单还在导入，请等它完成后再上传。")])
     path = save(upload_folder(app), upload)
@@ -72,7 +72,7 @@ def save(folder: Path, upload: FileStorage) -> Path:
     handle, name = tempfile.mkstemp(prefix="roster-", suffix=".upload", dir=folder)  # mode 0600
     try:
         with os.fdopen(handle, "wb") as out:
-            shutil.copyfileobj(upload.stream, out, roster.CHUNK)
+            shutil.copyfileobj(upload.stream, out, sheets.CHUNK)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
@@ -100,7 +100,7 @@ def _run(app: Flask, store: Store, job_id: int, scope: Scope, definition: FormDe
             with _slot(store, job_id):
                 counts = roster.import_file(store, scope, definition, village, filename, path,
                                             progress=_reporter(store, job_id))
-        except roster.RosterError as exc:
+        except sheets.SheetError as exc:
             jobs.finish(store, job_id, problems=exc.problems[:KEPT_PROBLEMS],
                         problem_count=len(exc.problems))
         except Exception:  # shown on the job's page; the server's log has the traceback

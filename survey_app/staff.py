@@ -26,7 +26,20 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from . import audit, charts, clock, coverage, exports, idcard, registry, roster, roster_jobs, state, users
+from . import (
+    audit,
+    charts,
+    clock,
+    coverage,
+    exports,
+    idcard,
+    registry,
+    roster,
+    roster_jobs,
+    sheets,
+    state,
+    users,
+)
 from .formdef import FormDefinition
 from .i18n import _
 from .spreadsheet import Column, csv_stream, xlsx_stream
@@ -181,7 +194,7 @@ def import_roster(village: str):
     try:
         job_id = roster_jobs.start(current_app._get_current_object(), state.store(), scope,
                                    state.registration_form(), village, upload)
-    except roster.RosterError as exc:  # refused before any reading
+    except sheets.SheetError as exc:  # refused before any reading
         return render_template("staff/roster.html", unit=unit, problems=exc.problems, recent=recent), 422
     return redirect(url_for(".roster_job", village=village, job_id=job_id))
 

@@ -22,8 +22,8 @@ from conftest import VILLAGE_A, VILLAGE_B, Auth, csrf_from
 from helpers import new_id_number
 from test_roster import HEADER, follow_job, upload, xlsx
 
-from survey_app import jobs, roster, roster_jobs
-from survey_app.roster import RosterError
+from survey_app import jobs, roster, roster_jobs, sheets
+from survey_app.sheets import SheetError
 from survey_app.store import Store
 
 NS = "http://schemas.openxmlformats.org"
@@ -115,8 +115,8 @@ def bounded(seconds: float, megabytes: float) -> Iterator[dict[str, float]]:
 
 
 def refused(content: bytes, filename: str = "名单.xlsx", **limits) -> str:
-    with pytest.raises(RosterError) as caught:
-        roster.read_rows(filename, content, **limits)
+    with pytest.raises(SheetError) as caught:
+        sheets.read_rows(filename, content, **limits)
     return "\n".join(caught.value.problems)
 
 
@@ -160,7 +160,7 @@ def test_a_sheet_claiming_every_column_is_read_as_wide_as_its_header():
     rows = [row(HEADER)] + [row(person(n)) for n in range(1, 5001)]
     content = workbook(sheet(rows, before='<dimension ref="A1:XFD1048576"/>'))
     with bounded(seconds=10, megabytes=60):
-        read = roster.read_rows("名单.xlsx", content)
+        read = sheets.read_rows("名单.xlsx", content)
     assert len(read) == 5000 and list(read[0]) == HEADER
 
 
@@ -195,10 +195,10 @@ def test_shared_strings_are_read_and_their_number_is_bounded(monkeypatch):
     cells = "".join(f'<c t="s"><v>{n}</v></c>' for n in range(7))
     data = "".join(f'<c t="s"><v>{n}</v></c>' for n in (7, 8, 9, 8, 10, 11))
     content = workbook(sheet([f"<row>{cells}</row>".encode(), f"<row>{data}</row>".encode()]), strings)
-    assert roster.read_rows("名单.xlsx", content) == [{
+    assert sheets.read_rows("名单.xlsx", content) == [{
         "户编号": "1", "户主姓名": "王芳", "门牌地址": "临山村1号", "姓名": "王芳",
         "公民身份号码": "370403199001011234", "与户主关系": "户主", "联系电话": ""}]
-    monkeypatch.setattr(roster, "MAX_SHARED_STRINGS", 10)
+    monkeypatch.setattr(sheets, "MAX_SHARED_STRINGS", 10)
     assert "有超过 10 个不同的文字" in refused(content)
 
 
@@ -209,8 +209,8 @@ def test_rows_past_the_limit_stop_the_reading_there():
     content = workbook(sheet(itertools.chain([row(HEADER)], rows), before='<dimension ref="A1:G60001"/>'),
                        level=1)
     delivered = 0
-    with bounded(seconds=8, megabytes=60), pytest.raises(RosterError) as caught:
-        for _row in roster.iter_rows("名单.xlsx", content, max_rows=2000):
+    with bounded(seconds=8, megabytes=60), pytest.raises(SheetError) as caught:
+        for _row in sheets.iter_rows("名单.xlsx", content, max_rows=2000):
             delivered += 1
     assert delivered == 2000 and caught.value.problems == ["一次最多导入 2000 行，请按村拆分文件"]
 
@@ -219,8 +219,8 @@ def test_a_csv_is_decoded_as_it_is_read_and_stops_at_the_limit_too():
     lines = [",".join(HEADER)] + [",".join(person(n)) for n in range(1, 300_001)]
     content = ("\r\n".join(lines) + "\r\n").encode("gb18030")
     delivered = 0
-    with bounded(seconds=5, megabytes=30), pytest.raises(RosterError) as caught:
-        for _row in roster.iter_rows("名单.csv", content, max_rows=20_000):
+    with bounded(seconds=5, megabytes=30), pytest.raises(SheetError) as caught:
+        for _row in sheets.iter_rows("名单.csv", content, max_rows=20_000):
             delivered += 1
     assert delivered == 20_000 and "一次最多导入 20000 行" in caught.value.problems[0]
     assert "超过 65536 个字符" in refused(b"a" * 100_000, "名单.csv")
@@ -332,4 +332,4 @@ def test_files_read_from_disk_and_from_memory_alike(tmp_path):
     content = xlsx([person(1), person(2)])
     path = tmp_path / "x.upload"
     path.write_bytes(content)
-    assert roster.read_rows("名单.xlsx", Path(path)) == roster.read_rows("名单.xlsx", content)
+    assert sheets.read_rows("名单.xlsx", Path(path)) == sheets.read_rows("名单.xlsx", content)
