@@ -26,7 +26,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import state, users
+from . import state, throttle, users
 from .i18n import LANGUAGES, _
 
 bp = Blueprint("auth", __name__)
@@ -48,11 +48,11 @@ def login():
     cfg = current_app.config
     store = state.store()
     address = request.remote_addr or ""
-    keys = users.LoginKeys.of(username, address, current_app.secret_key)
+    keys = throttle.LoginKeys.of(username, address, current_app.secret_key)
     try:
         account = users.authenticate(store, username, password, keys=keys,
-                                     throttle=users.Throttle.from_config(cfg), hours=cfg["SESSION_HOURS"])
-    except users.LoginDelayed as delayed:
+                                     throttle=throttle.Throttle.from_config(cfg), hours=cfg["SESSION_HOURS"])
+    except throttle.LoginDelayed as delayed:
         # Not audited one by one: waiting attempts write nothing, so hammering costs no disk.
         flash(_("登录失败次数过多，请%(s)d秒后再试。", s=delayed.seconds), "error")
         return (render_template("auth/login.html", username=username), 429,

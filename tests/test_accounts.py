@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import PASSWORD, Auth
 
-from survey_app import demo, passwords, users
+from survey_app import demo, passwords, throttle, users
 from survey_app.store import Store
 
 NEW_PASSWORD = "lantern-river-47"
@@ -79,8 +79,8 @@ def test_unknown_accounts_are_reported(app):
 
 def test_only_a_hash_of_each_session_token_is_stored(app, store):
     phone = logged_in(app, "e001001")
-    token = users.authenticate(store, "e001001", PASSWORD, throttle=users.Throttle(), hours=12,
-                               keys=users.LoginKeys.of("e001001", "127.0.0.1", "k")).get_id()
+    token = users.authenticate(store, "e001001", PASSWORD, throttle=throttle.Throttle(), hours=12,
+                               keys=throttle.LoginKeys.of("e001001", "127.0.0.1", "k")).get_id()
     rows = [row for name in store.names("sessions/") for row in store.read(name).all("sessions")]
     assert len(rows) == 2 and all(set(row) >= {"token_hash", "generation", "seen", "expires"}
                                   for row in rows)

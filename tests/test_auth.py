@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from conftest import PASSWORD, Auth, csrf_from
 
-from survey_app import create_app, users
+from survey_app import create_app, throttle, users
 from survey_app.store import Store
 
 
@@ -208,16 +208,16 @@ def test_login_form_without_csrf_is_refused(client):
 
 
 def test_expired_sessions_end_and_are_cleared_at_the_next_login(app, client, auth, store):
-    keys = users.LoginKeys.of("e001001", "127.0.0.1", "test-secret")
+    keys = throttle.LoginKeys.of("e001001", "127.0.0.1", "test-secret")
     auth.login("e001001")
     for _ in range(40):  # enough sessions that some share a bucket with the next one
-        users.authenticate(store, "e001001", PASSWORD, keys=keys, throttle=users.Throttle(), hours=12)
+        users.authenticate(store, "e001001", PASSWORD, keys=keys, throttle=throttle.Throttle(), hours=12)
     for name in store.names("sessions/"):
         with store.transaction(name) as shards:
             for session in shards[name].all("sessions"):
                 shards[name].update("sessions", session["doc_id"], {"expires": 0})
     assert client.get("/e/").status_code == 302  # an expired session is no session
-    fresh = users.authenticate(store, "e001001", PASSWORD, keys=keys, throttle=users.Throttle(), hours=12)
+    fresh = users.authenticate(store, "e001001", PASSWORD, keys=keys, throttle=throttle.Throttle(), hours=12)
     bucket = store.read(Store.sessions(users.token_hash(fresh.get_id()))).all("sessions")
     assert [s["expires"] > 0 for s in bucket] == [True]
     stored = [s for name in store.names("sessions/") for s in store.read(name).all("sessions")]
@@ -281,9 +281,9 @@ def test_a_long_attack_keeps_its_longest_delay_until_it_stops(auth, app, clock):
 def test_a_concurrent_attempt_reserved_a_moment_later_makes_no_one_wait():
     """Two colleagues log in at once from one office: the one whose request started first may
     see the other's reservation, stamped a moment later, and must not be delayed by it."""
-    throttle = users.Throttle()
-    keys = users.LoginKeys.of("e001001", "10.0.0.1", "secret")
+    policy = throttle.Throttle()
+    keys = throttle.LoginKeys.of("e001001", "10.0.0.1", "secret")
     later = {keys.address: [1000.5]}  # another account's attempt from the same address
-    assert throttle.wait(keys, later, at=1000.0) == 0
-    many = {keys.pair: [1000.0] * throttle.free}  # past the free failures a wait does apply
-    assert throttle.wait(keys, many, at=1000.0) > 0
+    assert policy.wait(keys, later, at=1000.0) == 0
+    many = {keys.pair: [1000.0] * policy.free}  # past the free failures a wait does apply
+    assert policy.wait(keys, many, at=1000.0) > 0

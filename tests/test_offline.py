@@ -266,7 +266,9 @@ def test_a_half_typed_form_survives_no_signal_a_reload_and_a_closed_tab(phone):
         drafts = page.locator("#local-work-list")
         assert "吴半填" in drafts.inner_text() and "草稿" in drafts.inner_text()
         drafts.get_by_role("link", name=re.compile("吴半填")).click()
-        phone.ready(page)
+        # the form page itself, once it has filled the draft in (not the household page leaving)
+        page.wait_for_url(re.compile(r"/register\?.*draft="))
+        page.wait_for_function("() => document.body.getAttribute('data-ready')")
         assert page.get_by_label("姓名").input_value() == "吴半填"
         assert page.get_by_label("公民身份号码").input_value() == number
         assert page.get_by_label("联系电话").input_value() == "13900001111"
