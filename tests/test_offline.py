@@ -65,11 +65,11 @@ class Phone:
         page.wait_for_url(re.compile(r"/e/"))
         self.ready(page)
         page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
-        page.wait_for_function("Canbao.db.meta('refreshed').then(Boolean)")
+        page.wait_for_function("() => Canbao.db.meta('refreshed').then(Boolean)")
 
     def ready(self, page=None):
         page = page or self.page
-        page.wait_for_function("window.Canbao && Canbao.page && Canbao.page.ready")
+        page.wait_for_function("() => window.Canbao && Canbao.page && Canbao.page.ready")
         page.evaluate("Canbao.page.ready")
 
     def open(self, path: str, page=None):
@@ -217,7 +217,7 @@ def test_an_ended_session_loses_no_typed_answer_and_the_form_uploads_after_login
         page.get_by_role("button", name="保存", exact=True).click()
         page.wait_for_url(re.compile(r"/login\?"))  # the upload met an ended session: log in again
         # the login page fills this notice from the phone's store once its script has run
-        page.wait_for_function("document.getElementById('login-waiting')"
+        page.wait_for_function("() => document.getElementById('login-waiting')"
                                " && document.getElementById('login-waiting').innerText.includes('1 条登记')")
         assert "1 条登记还没有上传" in page.locator("#login-waiting").inner_text()
         assert page.evaluate("Canbao.db.meta('paused')") == "login"
@@ -253,7 +253,7 @@ def test_a_half_typed_form_survives_no_signal_a_reload_and_a_closed_tab(phone):
         page.get_by_label("本地农业户口").check()
         # The last answers reach the phone's store before the signal goes (a reload in the same
         # millisecond as a keystroke may lose that keystroke, as in any browser).
-        page.wait_for_function("""Canbao.db.all('drafts').then(d => d.length === 1
+        page.wait_for_function("""() => Canbao.db.all('drafts').then(d => d.length === 1
             && JSON.stringify(d[0].values).includes('13900001111')
             && JSON.stringify(d[0].values).includes('local_rural'))""")
         phone.context.set_offline(True)
@@ -305,7 +305,7 @@ def test_nothing_personal_stays_on_the_phone_after_logout(phone):
         phone.login()
         page = phone.open(f"/e/h/{HOUSE}/register")
         page.get_by_label("姓名").fill("冯留存")
-        page.wait_for_function("Canbao.db.all('drafts').then(d => d.length === 1)")
+        page.wait_for_function("() => Canbao.db.all('drafts').then(d => d.length === 1)")
         assert page.evaluate("Canbao.db.all('villages').then(v => v.length)") == 1
         asked = []
         page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
@@ -342,7 +342,7 @@ def test_data_older_than_seven_days_is_refused_until_refreshed(phone):
         phone.context.set_offline(False)
         phone.open("/e/")
         page.locator("[data-action=refresh]").click()
-        page.wait_for_function("Canbao.db.meta('refreshed').then(t => Date.now() - t < 60000)")
+        page.wait_for_function("() => Canbao.db.meta('refreshed').then(t => Date.now() - t < 60000)")
 
 
 def test_another_user_on_the_same_phone_finds_nothing_of_the_first(phone):
@@ -424,7 +424,7 @@ def test_without_a_service_worker_the_form_still_saves(phone):
         page.get_by_role("button", name="登录").click()
         page.wait_for_url(re.compile(r"/e/"))
         page.goto(f"/e/h/{HOUSE}/register")
-        page.wait_for_function("window.Canbao && Canbao.page && Canbao.page.ready")
+        page.wait_for_function("() => window.Canbao && Canbao.page && Canbao.page.ready")
         fill_person(page, "无后台")
         page.get_by_role("button", name="保存", exact=True).click()
         page.wait_for_url(re.compile(r"saved="))

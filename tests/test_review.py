@@ -429,7 +429,7 @@ def login(page, username: str, landing: str) -> None:
 
 def ready(page) -> None:
     """The field client has started and filled the page (from the phone's data, if a shell)."""
-    page.wait_for_function("window.Canbao && Canbao.page && Canbao.page.ready")
+    page.wait_for_function("() => window.Canbao && Canbao.page && Canbao.page.ready")
     page.evaluate("Canbao.page.ready")
 
 
@@ -481,7 +481,7 @@ def test_a_township_reviewer_returns_a_form_and_the_enumerators_phone_shows_it(a
             login(mobile, "e001001", r"/e/")
             ready(mobile)
             mobile.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
-            mobile.wait_for_function("Canbao.db.meta('refreshed').then(Boolean)")
+            mobile.wait_for_function("() => Canbao.db.meta('refreshed').then(Boolean)")
             returned = mobile.locator("#returned-list")
             expect(returned).to_contain_text("欧阳明")
             expect(returned).to_contain_text(COMMENT)
