@@ -291,6 +291,7 @@ def test_a_partial_save_is_kept_counted_and_finished_later(phone):
         assert person["status"] == "incomplete" and "ethnicity" in person["missing"]
         phone.open(f"/e/h/{HOUSE}")
         page.locator("#shell-list").get_by_role("link", name=re.compile("郑暂存")).click()
+        page.wait_for_url(re.compile(r"/register\?"))  # ready() must not see the page being left
         phone.ready()
         fill_person(page, "郑暂存", number)
         save(phone)
@@ -375,6 +376,7 @@ def test_a_household_found_with_no_signal_and_its_people_upload_in_order(phone):
         phone.ready()
         assert page.locator("[data-fill=head-name]").first.inner_text() == "新户主"
         page.locator("[data-fill=register-link]").click()
+        page.wait_for_url(re.compile(r"/register"))  # ready() must not see the page being left
         phone.ready()
         fill_person(page, "新户主")
         page.get_by_label("户主", exact=True).check()
