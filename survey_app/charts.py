@@ -20,6 +20,8 @@ from markupsafe import Markup, escape
 
 from . import idcard
 
+# The order of static/print/print.css: rare name characters (extensions A-H) fall back to
+# HanaMin, then BabelStone; an SVG names its fonts itself, in a page and in a PDF alike.
 FONTS = "WenQuanYi Micro Hei, DejaVu Sans, HanaMinA, HanaMinB, BabelStone Han, sans-serif"
 TRACK, INK, TEXT = "#e6e9ee", "#2b6cb0", "#1a202c"
 WIDTH = 320

@@ -49,9 +49,6 @@ KINDS = {
     "progress": "全民参保入户登记进度通报",
 }
 PUBLIC_KINDS = ("collection", "roster")
-# The order of static/print/print.css: rare name characters (extensions A-H) fall back to
-# HanaMin, then BabelStone; an SVG chart in a PDF names its fonts itself.
-PDF_FONTS = "WenQuanYi Micro Hei, DejaVu Sans, HanaMinA, HanaMinB, BabelStone Han"
 CHUNK_PAGES = 40          # small enough that one chunk's layout stays well under 200 MB
 RENDER_SECONDS = 60       # per chunk or single document, before it is killed
 MAX_BLANK = 500
@@ -521,7 +518,8 @@ def _progress_context(scope: Scope, area: Area, day: dt.date) -> dict[str, Any]:
     return {
         "title": f"{area.name}{KINDS['progress']}", "rows": rows, "groups": groups,
         "total": total, "reasons": reasons, "percent": charts.percent,
-        "chart": bar_chart(rows, f"各{UNIT_LABELS[child_level]}登记进度"),
+        # the dashboards' own chart; WeasyPrint draws the inline SVG in the fonts it names
+        "chart": charts.coverage_bars(rows, f"各{UNIT_LABELS[child_level]}登记进度", CHART_WIDTH),
         "daily_chart": charts.daily_bars(total["by_day"], f"近{PROGRESS_DAYS}天每日登记人数",
                                          PROGRESS_DAYS, day, width=CHART_WIDTH),
         "days": PROGRESS_DAYS, "enumerators": people,
@@ -545,12 +543,6 @@ def _named_rows(store: Store, grid: Grid, code: str) -> list[dict[str, Any]]:
 UNIT_LABELS = {"district": "区县", "township": "乡镇（街道）", "village": "村（社区）"}
 PROGRESS_DAYS = 14
 CHART_WIDTH = 640  # viewBox units across the page's 180 mm: 13-unit text prints at about 10 pt
-
-
-def bar_chart(rows: list[dict[str, Any]], title: str = "登记进度", width: int = CHART_WIDTH) -> Markup:
-    """Per unit the three measures (村不漏户、户不漏人、人不漏项) as the dashboards draw them;
-    WeasyPrint draws the inline SVG natively, in the fonts it names (PDF_FONTS)."""
-    return charts.coverage_bars(rows, title, width)
 
 
 NOTICE_CONTEXT: dict[str, Callable[[Scope, Area, dt.date], dict[str, Any]]] = {
