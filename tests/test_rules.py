@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import VILLAGE_A, first_household
-from helpers import submission
+from helpers import answers, submission
 from stdnum.cn import ric
 
 from survey_app import clock, documents, formdef, idcard
@@ -49,16 +49,7 @@ def id_born(born: dt.date, county: str = "370403", seq: str = "973") -> str:
 
 
 def person(born: dt.date = dt.date(1980, 6, 1), **overrides) -> dict:
-    answers = {
-        "name": "李建国", "id_number": id_born(born), "sex": "male", "ethnicity": "01",
-        "phone": "13912345678", "relationship": "head", "hukou_type": "local_rural",
-        "hukou_address": "临山村2组8号", "residence": "临山村2组8号", "person_category": "general",
-        "resident_pension": "enrolled", "resident_medical": "enrolled",
-        "employee_pension": "not_enrolled", "employee_medical": "not_enrolled",
-        "pension_tier": "300", "payment_channel": "alipay",
-    }
-    answers.update(overrides)
-    return answers
+    return answers(**{"name": "李建国", "id_number": id_born(born), "relationship": "head", **overrides})
 
 
 def asked(form, answers) -> frozenset[str]:
