@@ -418,6 +418,8 @@ def test_a_torn_write_at_a_full_disk_leaves_the_store_whole(auth, client, store,
 
 
 def _can_mount_tmpfs() -> bool:
+    # An extra check on a real filesystem: the full-disk tests above, with the store's writes
+    # failing ENOSPC, run everywhere; a container may forbid mount even to root.
     return os.geteuid() == 0 and shutil.which("mount") is not None
 
 
