@@ -263,3 +263,7 @@ def _person_json(found: dict) -> dict:
         decided = found.get("review") or {}
         body["review"] = {"state": state, "comment": decided.get("comment", ""), "at": decided.get("at")}
     return body
+
+
+# payments (征缴) on this blueprint
+from . import api_payments  # noqa: E402,F401

@@ -7,6 +7,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .collection.rates import Rates, RatesError, parse_rates
+
 
 @dataclass(frozen=True)
 class Phase:
@@ -44,6 +46,7 @@ class Campaign:
     year: int
     phases: tuple[Phase, ...]
     payment: Payment = Payment()
+    collection: Rates = Rates()
 
     def phase(self, key: str) -> Phase:
         return next(p for p in self.phases if p.key == key)
@@ -68,7 +71,10 @@ def load_campaign(path: str | Path) -> Campaign:
             tuple(str(b) for b in pay.get("banks", ())),
             tuple(str(c) for c in pay.get("channels", ())),
         )
-        campaign = Campaign(raw["title"], int(raw["year"]), phases, payment)
+        collection = parse_rates(raw.get("collection"), str(path))
+        campaign = Campaign(raw["title"], int(raw["year"]), phases, payment, collection)
+    except RatesError as exc:
+        raise CampaignError(str(exc)) from exc
     except (KeyError, TypeError) as exc:
         raise CampaignError(f"{path}: 日历缺少字段 {exc}") from exc
     for phase in phases:

@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .collection.rates import line_keys
 from .grid import Grid
 from .store import Shard, Store
 
@@ -36,10 +37,15 @@ ROWS = "villages"        # a summary shard's rows, id = the village code as a nu
 TOTALS = "totals"        # a summary shard's sum of its rows, id 1: a township's total in one read
 COUNTS = ("households", "households_visited", "households_complete", "persons_listed",
           "persons_expected", "persons_registered", "persons_incomplete", "special_groups",
-          "persons_uninsured")
+          "persons_uninsured", "persons_due", "persons_paid", "special_due", "special_paid")
 # Nested counts: {reason: n}, {scheme: n}, {"2026-11-21": n}, {state: n}, and by_user
-# {user: {"households", "registered", "incomplete", "returned": n}}.
-NESTED = ("not_enrolled", "uninsured", "by_day", "by_user", "reviews")
+# {user: {"households", "registered", "incomplete", "returned": n}}; and collection (征缴):
+# ``roll`` {line key "scheme|tier|group": persons}, whose money is priced when read
+# (collection.rates.amounts_due: a row holds no amount that a new year's rates would make
+# wrong), ``raised`` {"scheme|payer": fen}, ``raised_by_day`` {day: fen paid by persons} and
+# ``paid_by_day`` {day: persons whose last line was settled that day}.
+NESTED = ("not_enrolled", "uninsured", "by_day", "by_user", "reviews", "roll", "raised",
+          "raised_by_day", "paid_by_day")
 # 未参保: a registered resident not in one of the residents' schemes (seed 002, 附件1).
 RESIDENT_SCHEMES = ("resident_pension", "resident_medical")
 REVIEW_STATES = ("pending", "approved", "returned")   # person["review"]["state"] (初审)
@@ -118,7 +124,47 @@ def _persons_only(members: list[Mapping[str, Any]]) -> dict:
         "by_day": dict(by_day),
         "by_user": {user: dict(counts) for user, counts in by_user.items()},
         "reviews": dict(reviews),
+        **_collection_counts(members),
     }
+
+
+def _collection_counts(members: list[Mapping[str, Any]]) -> dict:
+    """The roll and the payments of some persons (collection/ledger.py keeps ``collection``).
+
+    A person is paid when every line they owe is settled as it stands now: a payment made
+    for another tier or before they joined a special group no longer settles it.
+    Special groups are counted apart: part of their money comes from the government.
+    """
+    counts = dict.fromkeys(("persons_due", "persons_paid", "special_due", "special_paid"), 0)
+    roll: Counter = Counter()
+    raised: Counter = Counter()
+    by_day: Counter = Counter()
+    paid_by_day: Counter = Counter()
+    for m in members:
+        paid = m.get("collection") or {}
+        for scheme, entry in paid.items():
+            raised.update({f"{scheme}|person": entry.get("person", 0),
+                           f"{scheme}|government": entry.get("government", 0)})
+            by_day.update(entry.get("days", {}))
+        keys = line_keys(m.get("answers", {}), m.get("status", ""))
+        if not keys:
+            continue
+        roll.update("|".join(key) for key in keys)
+        kind = "special" if any(group for _s, _t, group in keys) else "persons"
+        counts[f"{kind}_due"] += 1
+        if all(_settled("|".join(key), paid.get(key[0])) for key in keys):
+            counts[f"{kind}_paid"] += 1
+            days = [day for entry in paid.values() for day in entry.get("days", {})]
+            if days:
+                paid_by_day[max(days)] += 1
+    return {**counts, "roll": dict(roll), "raised": {k: v for k, v in raised.items() if v},
+            "raised_by_day": dict(by_day), "paid_by_day": dict(paid_by_day)}
+
+
+def _settled(key: str, entry: Mapping[str, Any] | None) -> bool:
+    return bool(entry) and entry.get("key") == key \
+        and entry.get("person", 0) >= entry.get("due_person", 0) \
+        and entry.get("government", 0) >= entry.get("due_government", 0)
 
 
 def _user(person: Mapping[str, Any]) -> str:

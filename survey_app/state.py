@@ -8,12 +8,15 @@ village's coverage row) are reused, and only while that file is unchanged.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask, abort, current_app
 from flask_login import current_user
 
 from . import formdef, grid
+from .campaign import Campaign, load_campaign
+from .collection.rates import Rates
 from .registry import Scope
 from .store import Store, open_store
 
@@ -50,3 +53,24 @@ def scope() -> Scope:
     if not current_user.is_authenticated:
         abort(401)
     return Scope(current_user.villages(current_grid()), current_user.username)
+
+
+def campaign() -> Campaign:
+    """The campaign file, read again only when it changes on disk (an office edits it mid-year)."""
+    path = Path(current_app.config["CAMPAIGN_FILE"])
+    return _campaign(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _campaign(path: str, _mtime: int) -> Campaign:
+    return load_campaign(path)
+
+
+def rates() -> Rates:
+    """This year's amounts (campaign file, ``[collection]``)."""
+    return campaign().collection
+
+
+def payment_channels() -> list[str]:
+    """The channels a person may pay by: the registration form's list (the one place they are named)."""
+    return [c.value for c in registration_form().field("payment_channel").choices]
