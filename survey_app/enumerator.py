@@ -232,3 +232,7 @@ def manifest():
             "start_url": url_for(".home"), "scope": url_for(".home"), "display": "standalone",
             "background_color": "#f3f5f8", "theme_color": "#0b5cad", "icons": icons}
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
+
+
+# 征缴 at the door: recording a payment, reminders, the agent's remittance sheet
+from . import enumerator_collection, enumerator_remittance  # noqa: E402,F401
