@@ -33,6 +33,8 @@ from markupsafe import Markup
 from . import charts, clock, coverage, registry, state, tokens, users
 from .atomicfile import private_folder, remove_stale, write_atomically
 from .campaign import load_campaign
+from .collection import roll
+from .collection.rates import SCHEME_SHORT
 from .formdef import Field, FormDefinition
 from .grid import CHILD_LEVEL, Grid
 from .privacy import mask_id, mask_name
@@ -45,8 +47,10 @@ BASE_URL = STATIC_PREFIX
 KINDS = {
     "forms": "全民参保登记表（一人一表）",
     "collection": "城乡居民社会保险费集中征缴通知",
-    "roster": "城乡居民社会保险参保缴费公示",
+    "roster": "城乡居民社会保险费缴费清册公示",
     "progress": "全民参保入户登记进度通报",
+    "roll": "城乡居民社会保险费征收清册",          # collection/papers.py: the village agent's roll
+    "reminders": "城乡居民社会保险费缴费提醒单",    # collection/papers.py: slips for households that owe
 }
 PUBLIC_KINDS = ("collection", "roster")
 CHUNK_PAGES = 40          # small enough that one chunk's layout stays well under 200 MB
@@ -470,29 +474,24 @@ def _collection_context(scope: Scope, area: Area, day: dt.date) -> dict[str, Any
     }
 
 
-ROSTER_FIELDS = ("resident_pension", "resident_medical", "pension_tier")
-
-
 def roster_rows(scope: Scope, village: str) -> list[dict[str, str]]:
-    """Registered people, masked by the one rule; only the insurance columns, nothing sensitive."""
-    definition = state.registration_form()
-    people = [p for p in registry.persons_in(state.store(), scope, village)
-              if p["status"] == "registered"]
-    people.sort(key=lambda p: (p["household"], p["doc_id"]))
+    """Who has paid this year in full (the roll's "paid"), masked by the one rule: name, ID
+    number, schemes and pension tier only — no amount, phone, address, birth date or group."""
+    tiers = state.registration_form().field("pension_tier")
+    entries = roll.village_roll(state.store(), scope, state.rates(), village)
     return [
-        {"name": mask_name(p["answers"].get("name", "")),
-         "id_number": mask_id(p["answers"].get("id_number", "")),
-         **{f: definition.field(f).choice_label(p["answers"].get(f)) for f in ROSTER_FIELDS}}
-        for p in people
+        {"name": mask_name(e["name"]), "id_number": mask_id(e["id_number"]),
+         "schemes": "、".join(SCHEME_SHORT[p["scheme"]] for p in e["lines"]),
+         "pension_tier": "".join(tiers.choice_label(p["line"].tier) for p in e["lines"]
+                                 if p["line"].tier) or "—"}
+        for e in entries if e["state"] == "paid"
     ]
 
 
 def _roster_context(scope: Scope, area: Area, day: dt.date) -> dict[str, Any]:
-    definition = state.registration_form()
     return {
-        "title": f"{area.name}{KINDS['roster']}",
+        "title": f"{area.name}{KINDS['roster']}", "year": state.rates().year,
         "rows": roster_rows(scope, area.code),
-        "columns": [definition.field(f).label for f in ROSTER_FIELDS],
         "period": (day, day + dt.timedelta(days=POSTING_DAYS - 1)),
         "contacts": _grid_contacts(area),
     }

@@ -46,7 +46,7 @@ def print_forms(village: str, households: str, blank: int) -> None:
     _report(export)
 
 
-@print_group.command("notice", help="村务公告：collection 集中征缴通知，roster 参保缴费公示，"
+@print_group.command("notice", help="村务公告：collection 集中征缴通知，roster 缴费清册公示（已缴费人员），"
                                     "progress 入户登记进度通报。")
 @click.argument("kind", type=click.Choice(["collection", "roster", "progress"]))
 @click.option("--village", default=None, help="村（社区）代码")

@@ -24,6 +24,7 @@ from PIL import Image
 from survey_app import create_app, demo, documents, registry, roster_load, state, tokens
 from survey_app import printed as print_room
 from survey_app.campaign import load_campaign
+from survey_app.collection import ledger, rates
 from survey_app.registry import Scope
 from survey_app.store import Store
 
@@ -80,6 +81,7 @@ def printed(tmp_path_factory, demo_template):
         grid = state.current_grid()
         scope = Scope(frozenset(grid.villages_under("370403")), "tester")
         registered = _register_some(store, scope)
+        _pay_for_everyone(store, scope, registered)
         _add_hostile_household(store)
         exports = {"forms": documents.print_forms(scope, village=VILLAGE_A, blank=1)}
         for kind in ("collection", "roster"):
@@ -96,9 +98,24 @@ def _register_some(store, scope):
                                              ("王芳", None)), start=1):
         payload = {**registration_payload(name, seed, special), "household": home["ref"],
                    "uuid": f"00000000-0000-4000-8000-{seed:012d}"}
-        registry.submit(store, scope, definition, payload)
+        payload["ref"] = registry.submit(store, scope, definition, payload).ref
         people.append(payload)
     return people
+
+
+def _pay_for_everyone(store, scope, people):
+    """The paid roster lists those who paid in full: each person's part, and the government's
+    for the two special groups (recorded by staff)."""
+    for number, person in enumerate(people):
+        for payer in ("person", "government"):
+            owed = sum(line.person if payer == "person" else line.government
+                       for line in rates.lines(person, state.rates()))
+            if owed:
+                ledger.record(store, scope, state.rates(), state.payment_channels(), {
+                    "uuid": f"00000000-0000-4000-9000-{2 * number + (payer == 'government'):012d}",
+                    "person": person["ref"], "schemes": ["resident_pension", "resident_medical"],
+                    "amount": rates.fen_to_yuan(owed), "channel": "wechat", "payer": payer},
+                    may_record_government=True)
 
 
 def _add_hostile_household(store):
@@ -113,7 +130,7 @@ def _add_hostile_household(store):
 @pytest.mark.parametrize("kind, expected", [
     ("forms", ("全民参保登记表", "公民身份号码", "城乡居民基本养老保险", "薛城区 临城街道 临山村")),
     ("collection", ("集中征缴通知", "宣传发动", "集中征缴", "数据处理", "缴费档次", "微信", "盖章处")),
-    ("roster", ("参保缴费公示", "公示期", "异议", "欧**娜", "张*丰", "王*", "盖章处")),
+    ("roster", ("缴费清册公示", "公示期", "异议", "欧**娜", "张*丰", "王*", "税务部门盖章处")),
     ("progress", ("入户登记进度通报", "临山村", "沙河崖社区", "登记率", "合计")),
 ])
 def test_each_document_has_its_chinese_text(printed, kind, expected):

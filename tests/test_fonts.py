@@ -17,6 +17,7 @@ import functools
 import re
 import shutil
 import subprocess
+import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from helpers import new_id_number, submission
 
 from survey_app import create_app, documents, registry, roster_load, state
 from survey_app import printed as print_room
+from survey_app.collection import ledger
 from survey_app.registry import Scope
 from survey_app.store import Store
 
@@ -133,7 +135,11 @@ def pdfs(tmp_path_factory, demo_template):
         scope = Scope(frozenset(state.current_grid().villages_under("370403")), "tester")
         home = first_household(store, VILLAGE_A)["ref"]
         for name in REGISTERED:
-            registry.submit(store, scope, state.registration_form(), submission(home, name=name))
+            ref = registry.submit(store, scope, state.registration_form(), submission(home, name=name)).ref
+            # the public roster lists those who paid: tier 300 + medical 400 each
+            ledger.record(store, scope, state.rates(), state.payment_channels(), {
+                "uuid": str(uuid.uuid4()), "person": ref, "amount": "700", "channel": "alipay",
+                "schemes": ["resident_pension", "resident_medical"]})
         members = [{"name": name, "id_number": new_id_number(1970), "sex": "male", "relationship": rel}
                    for name, rel in ((IMPORTED_HEAD, "head"), (IMPORTED_MEMBER, "child"))]
         roster_load.import_roster(store, VILLAGE_A, [{"head_name": IMPORTED_HEAD, "address": "临山村9组1号",

@@ -34,7 +34,7 @@ def entry(person: Mapping[str, Any], household: Mapping[str, Any] | None, villag
         "ref": make_ref(village, person["doc_id"]), "village": village,
         "household": person["household"],
         "household_ref": make_ref(village, person["household"]),
-        "household_no": (household or {}).get("household", ""),
+        "household_no": (household or {}).get("number", ""),
         "head_name": (household or {}).get("head_name", ""),
         "address": (household or {}).get("address", ""),
         "household_phone": (household or {}).get("phone", ""),
