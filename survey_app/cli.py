@@ -56,7 +56,7 @@ def _grid():
 def register_commands(app: Flask) -> None:
     from .print_cli import print_group
     for command in (demo, serve, backup, restore, check, user, grid_group, roster_group,
-                    submissions_group, portal_group, print_group):
+                    submissions_group, portal_group, print_group, collection_group):
         app.cli.add_command(command)
 
 
@@ -329,13 +329,45 @@ def submissions_import(path: str, username: str | None) -> None:
     scope = registry.Scope(_grid().villages_of_area(account["area"]), username)
     outcomes = outbox_import.load(_store(), scope, data)
     for outcome in outcomes:
-        what = "家庭户" if outcome.kind == "household" else "人员"
+        what = {"household": "家庭户", "payment": "缴费"}.get(outcome.kind, "人员")
         tail = f" {outcome.ref}" + (f" 回执号 {outcome.receipt}" if outcome.receipt else "")
         click.echo(f"  {outcome.label}（{what}）：{outcome.result}{tail if outcome.ref else ''}")
     failed = sum(1 for o in outcomes if not o.ok)
     click.echo(f"共 {len(outcomes)} 条（含草稿，人员草稿按“暂存”导入）："
                f"导入或已有 {len(outcomes) - failed} 条，未导入 {failed} 条。")
     if failed:
+        raise SystemExit(1)
+
+
+@click.group("collection", help="征缴：缴费数据。")
+def collection_group() -> None:
+    pass
+
+
+@collection_group.command("import", help="导入税务部门的缴费明细（.xlsx 或 .csv），按公民身份号码逐行核对；"
+                                          "有任何一行不对时不导入任何数据并逐行列出；再次导入同一文件不会重复。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", "username", required=True, help="导入人账号（乡镇、区县工作人员）：只核对其辖区")
+@with_appcontext
+def collection_import(path: str, username: str) -> None:
+    from . import registry, sheets, state, users
+    from .collection import taxfile
+    account = users.find_user(_store(), username)
+    if account is None or account["role"] == "enumerator":
+        raise click.ClickException(f"“{username}”不是乡镇（街道）或区县工作人员的账号。")
+    scope = registry.Scope(_grid().villages_of_area(account["area"]), username)
+    try:
+        report = taxfile.import_file(_store(), scope, state.rates(), state.payment_channels(),
+                                     Path(path).name, Path(path), max_rows=None)
+    except sheets.SheetError as exc:
+        _fail_listing(f"{Path(path).name} 有以下问题，未导入任何数据：", exc.problems)
+    for row in report.errors:
+        click.echo(f"  第{row.line}行 {row.as_problem()['id']}：{row.message}", err=True)
+    counts = report.counts
+    click.echo(f"共 {counts['rows']} 行：新增缴费 {counts['new']}，已核对补记税票号 {counts['confirmed']}，"
+               f"无变化 {counts['unchanged']}，有问题 {counts['error']}。"
+               + ("" if report.applied else "有问题的行须改正，未导入任何数据。"))
+    if not report.applied:
         raise SystemExit(1)
 
 

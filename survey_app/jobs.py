@@ -24,6 +24,9 @@ DIED_MESSAGES = {  # by kind
     "print": DIED_MESSAGE,
     # a roster is written in one transaction: all of it or none (loading it again changes nothing)
     "roster": "导入进程意外中止。请打开本村名单核对后重新上传：同一文件再次导入不会重复。",
+    # a tax office's file is written one village per transaction; its rows, imported again, are
+    # "unchanged" where written and new where not
+    "taxfile": "导入进程意外中止。请重新导入同一文件：已写入的行会显示为“无变化”，不会重复记账。",
 }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -299,6 +299,72 @@ def _corrected(shard: Shard, row: Mapping[str, Any], rates: Rates, channels: set
     return {**new, "corrects": row["doc_id"], "void": void, "amount": 0 if void else row["amount"],
             "reason": reason, "recorded_by": scope.username, "recorded_at": clock.now_iso(),
             "source": "correction"}
+
+
+# -- the tax office's file -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Imported:
+    """One checked row of the tax office's file (collection.taxfile): a new payment with its
+    ticket, or the ticket of a payment recorded at the door (``confirms`` that row's doc_id)."""
+
+    person: int
+    scheme: str
+    payer: str
+    amount: int          # fen
+    channel: str
+    paid_on: str
+    tax_ticket: str
+    note: str = ""
+    confirms: int | None = None
+
+
+CONFIRMED_REASON = "税务部门数据核对，补记税票号"  # kept in the record as written, in any reader's language
+
+
+def write_imported(store: Store, scope: Scope, rates: Rates, village: str,
+                   recheck: Callable[[Shard], list[Imported]]) -> list[str]:
+    """One village's rows of a tax file in one transaction.  ``recheck`` judges the file's rows
+    again against the locked shard and raises to write nothing (a door payment may have come in
+    since the dry run).  A confirmation is a correction row: the door row stays, as history."""
+    scope.require(village)
+    with coverage_rows.transaction(store, [village]) as shards:
+        shard = shards[Store.village(village)]
+        refs: list[str] = []
+        touched: dict[int, Mapping[str, Any]] = {}
+        for entry in recheck(shard):
+            person = shard.get("persons", entry.person)
+            if person is None:
+                raise NotFound(make_ref(village, entry.person))
+            doc_id = (_insert_confirmation(shard, scope, entry) if entry.confirms is not None
+                      else _insert_imported(shard, scope, rates, person, entry))
+            refs.append(make_ref(village, doc_id))
+            write_audit(shard, scope, "payment_import" if entry.confirms is None else "payment_confirm",
+                        make_ref(village, entry.person), payment=refs[-1], amount=entry.amount,
+                        scheme=entry.scheme, payer=entry.payer, tax_ticket=entry.tax_ticket)
+            touched[entry.person] = person
+        for person in touched.values():
+            _settle(shard, person, rates)
+    return refs
+
+
+def _insert_imported(shard: Shard, scope: Scope, rates: Rates, person: Mapping[str, Any],
+                     entry: Imported) -> int:
+    line = next(x for x in person_lines(person, rates) if x.scheme == entry.scheme)
+    return shard.insert(TABLE, {
+        "person": entry.person, "household": person["household"], "scheme": entry.scheme,
+        "line_key": line.key, "payer": entry.payer, "amount": entry.amount, "channel": entry.channel,
+        "receipt_no": "", "tax_ticket": entry.tax_ticket, "paid_on": entry.paid_on, "note": entry.note,
+        "recorded_by": scope.username, "recorded_at": clock.now_iso(), "corrects": None, "void": False,
+        "source": "import"})
+
+
+def _insert_confirmation(shard: Shard, scope: Scope, entry: Imported) -> int:
+    row = shard.get(TABLE, entry.confirms)
+    kept = {k: v for k, v in row.items() if k not in ("doc_id", "uuid", "digest")}
+    return shard.insert(TABLE, {
+        **kept, "tax_ticket": entry.tax_ticket, "corrects": row["doc_id"], "void": False,
+        "reason": CONFIRMED_REASON, "recorded_by": scope.username,
+        "recorded_at": clock.now_iso(), "source": "import"})
 
 
 # -- reading ------------------------------------------------------------------------------------
