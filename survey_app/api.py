@@ -108,21 +108,34 @@ def bundle():
     """Everything an enumerator's phone keeps for the day: their villages' households and people.
 
     Only the caller's own villages (a city's staff do not carry a city in a phone); the
-    answers are there so a roster person's form opens pre-filled with no signal.
+    answers are there so a roster person's form opens pre-filled with no signal, and each
+    person on the collection roll carries this year's lines so a payment can be taken too.
     """
     if current_user.is_staff:
         return _error(404, "not_found", _("找不到该记录。"))
-    scope, store, grid = state.scope(), state.store(), state.current_grid()
+    from .collection import roll  # here, not at the top: only the bundle reads the roll
+    scope, store, grid, rates = state.scope(), state.store(), state.current_grid(), state.rates()
+
+    def person_json(p: dict) -> dict:
+        entry = roll.entry(p, None, p["village"], rates)
+        return {**_person_json(p), "collection": entry and {
+            "state": entry["state"], "owed_person": entry["owed_person"],
+            "lines": [{"scheme": part["scheme"], "tier": part["line"].tier, "person": part["line"].person,
+                       "government": part["line"].government, "paid_person": part["paid_person"],
+                       "owed_person": part["owed_person"], "settled": part["settled"]}
+                      for part in entry["lines"]]}}
+
     villages = []
     for code in sorted(scope.villages):
         unit = grid.get(code) or {"name": code}
         villages.append({
             "code": code, "name": unit["name"], "township": (grid.township_of(code) or {}).get("name", ""),
             "households": [_household_json(h) for h in registry.households(store, scope, code)],
-            "persons": [_person_json(p) for p in registry.persons_in(store, scope, code)],
+            "persons": [person_json(p) for p in registry.persons_in(store, scope, code)],
         })
     audit.record_reads(store, scope, "api_bundle", [v["code"] for v in villages])
-    return jsonify(username=current_user.username, generated_at=registry.now_iso(), villages=villages)
+    return jsonify(username=current_user.username, generated_at=registry.now_iso(), year=rates.year,
+                   villages=villages)
 
 
 @bp.route("/villages/<village>/households")

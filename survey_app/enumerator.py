@@ -34,7 +34,7 @@ bp = Blueprint("enumerator", __name__, url_prefix="/e")
 PUBLIC_ENDPOINTS = ("enumerator.service_worker", "enumerator.manifest")  # no personal data in them
 SHELLS = {"home": "enumerator/home.html", "village": "enumerator/village.html",
           "household": "enumerator/household.html", "form": "enumerator/person_form.html",
-          "household-form": "enumerator/household_form.html"}
+          "household-form": "enumerator/household_form.html", "pay": "enumerator/pay.html"}
 STATIC_CACHED = ("app.css", "app.js", "field.js", "favicon.svg", "icon-192.png")
 
 

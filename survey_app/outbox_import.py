@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from . import registry, state
+from .collection import ledger
 from .formdef import FormDefinition
 from .registry import Conflict, Duplicate, Invalid, NotFound, Scope
 from .store import Store
@@ -86,6 +87,10 @@ def _one(store: Store, scope: Scope, item: dict[str, Any], new_households: dict[
                                                   str(item.get("village", "")), payload)
             new_households[f"new-{payload.get('uuid')}"] = ref
             return Outcome(label, kind, "已导入" if created else "已有（重复提交）", ref)
+        if kind == "payment":
+            done = ledger.record(store, scope, state.rates(), state.payment_channels(), payload,
+                                 source="field")
+            return Outcome(label, kind, "已有（重复提交）" if done.replayed else "已导入", done.person)
         if kind != "person":
             return Outcome(label, str(kind), "未导入：未知的表单类型")
         home = str(item.get("household") or payload.get("household") or "")

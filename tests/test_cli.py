@@ -221,3 +221,35 @@ def test_an_outbox_file_with_a_lone_surrogate_is_refused_and_changes_nothing(app
     assert result.exit_code != 0 and "无法保存的字符" in result.output
     assert "Traceback" not in result.output
     assert store.digest() == before
+
+
+def test_payments_in_an_exported_outbox_are_imported_once(app, store, tmp_path):
+    import json
+    import uuid
+
+    from helpers import submission
+
+    from survey_app import registry, state
+    from survey_app.registry import Scope
+
+    with app.app_context():
+        scope = Scope(frozenset({"370403001001"}), "e001001")
+        ref = registry.submit(store, scope, state.registration_form(),
+                              submission("370403001001.1", name="缴费甲")).ref
+    payment = {"uuid": str(uuid.uuid4()), "person": ref, "schemes": ["resident_medical"],
+               "amount": "400", "channel": "village_agent", "receipt_no": "SD-0009"}
+    items = [{"uuid": payment["uuid"], "kind": "payment", "person": ref, "label": "缴费甲",
+              "payload": payment, "created": 1, "state": "waiting"},
+             {"uuid": "x-2", "kind": "payment", "person": ref, "label": "缴费乙", "created": 2,
+              "state": "waiting", "payload": {**payment, "uuid": str(uuid.uuid4()), "amount": "500"}}]
+    path = tmp_path / "outbox.json"
+    path.write_text(json.dumps({"format": "canbao-outbox", "version": 1, "user": "e001001",
+                                "outbox": items, "drafts": []}, ensure_ascii=False))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["submissions", "import", str(path)])
+    assert "缴费甲（缴费）：已导入" in result.output
+    assert "缴费乙（缴费）：未导入：表单有错误" in result.output  # already paid: refused, reported
+    again = runner.invoke(args=["submissions", "import", str(path)])
+    assert "缴费甲（缴费）：已有（重复提交）" in again.output
+    rows = store.read(Store.village("370403001001")).all("payments")
+    assert [(r["amount"], r["receipt_no"]) for r in rows] == [(40000, "SD-0009")]

@@ -440,7 +440,17 @@
     });
   }
 
-  root.CanbaoForms = { showErrors: showErrors, answers: answers, openRequired: openRequired, rules: formRules };
+  // The payment form: the amount follows the schemes ticked (each box carries what is owed, in fen).
+  function payTotal(form) {
+    var fen = 0;
+    form.querySelectorAll("input[name=schemes]:checked").forEach(function (box) {
+      fen += Number(box.getAttribute("data-owed")) || 0;
+    });
+    form.elements.amount.value = Math.floor(fen / 100) + "." + ("0" + fen % 100).slice(-2);
+  }
+
+  root.CanbaoForms = { showErrors: showErrors, answers: answers, openRequired: openRequired, rules: formRules,
+                       payTotal: payTotal };
 
   document.addEventListener("DOMContentLoaded", function () {
     // A page that answers a POST (a refused save, shown again with what was typed) becomes a
@@ -455,6 +465,11 @@
       listErrors(form);
       var ready = window.Canbao && Canbao.page && Canbao.page.ready;
       if (ready) ready.then(function () { enhance(form); }); else enhance(form);
+    });
+    document.querySelectorAll("form[data-payment]").forEach(function (form) {
+      form.addEventListener("change", function (event) {
+        if (event.target.name === "schemes") payTotal(form);
+      });
     });
     document.querySelectorAll("[data-append-x]").forEach(function (btn) {
       btn.addEventListener("click", function () {

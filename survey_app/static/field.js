@@ -52,6 +52,7 @@
     },
     // The request an item makes: household items and person items go to their own endpoints.
     request: function (item, items) {
+      if (item.kind === "payment") return { url: "/api/v1/payments", body: item.payload };
       if (item.kind === "household") {
         return { url: "/api/v1/villages/" + item.village + "/households", body: item.payload };
       }
@@ -70,8 +71,8 @@
       body = body || {};
       if (v === "done") {
         out.state = "done";
-        out.receipt = body.receipt || "";
-        out.ref = body.id || "";
+        out.receipt = body.receipt || (item.kind === "payment" && item.payload.receipt_no) || "";
+        out.ref = body.id || body.person || "";
         out.missing = body.missing || [];
         out.doneAt = now;
         out.error = null;
@@ -86,6 +87,17 @@
         out.notBefore = now + rules.backoff(out.attempts, random);
       }
       return { item: out, verdict: v };
+    },
+    // Schemes of a person paid on this phone that the phone's copy of the roll does not know of
+    // yet: waiting to go, or sent after the last refresh (a refused one is not paid).
+    paidHere: function (ref, items, refreshedAt) {
+      var schemes = {};
+      items.forEach(function (o) {
+        if (o.kind !== "payment" || o.person !== ref || o.state === "fix") return;
+        if (o.state === "done" && o.doneAt < refreshedAt) return;
+        o.payload.schemes.forEach(function (s) { schemes[s] = true; });
+      });
+      return schemes;
     },
     stale: function (refreshedAt, now) { return !refreshedAt || now - refreshedAt > STALE_MS; },
     // Forms the township returned (初审), as the phone's data has them: not those corrected on
@@ -229,8 +241,11 @@
   var texts = null;
   function T(key) {
     if (!texts) {
-      var block = document.getElementById("canbao-text");
-      texts = block ? JSON.parse(block.textContent) : {};
+      texts = {};
+      ["canbao-text", "pay-text"].forEach(function (id) {  // pay-text: the payment pages' own
+        var block = document.getElementById(id);
+        if (block) Object.assign(texts, JSON.parse(block.textContent));
+      });
     }
     return texts[key] || key;
   }
@@ -470,7 +485,8 @@
         badge("part", T("draft"))));
     });
     work.outbox.forEach(function (o) {
-      var href = o.kind === "household" ? "/e/h/" + (o.state === "done" ? o.ref : "new-" + o.uuid)
+      var href = o.kind === "payment" ? "/e/p/" + o.person + "/pay" + (o.state === "done" ? "" : "?outbox=" + o.uuid)
+        : o.kind === "household" ? "/e/h/" + (o.state === "done" ? o.ref : "new-" + o.uuid)
         : "/e/h/" + encodeURIComponent(o.household) + "/register?" +
           (o.state === "done" ? "person=" + o.ref : "outbox=" + o.uuid);
       var detail = o.state === "fix" ? (o.error && o.error.message) || "" : (withHousehold ? o.householdLabel || "" : "");
@@ -549,6 +565,11 @@
           .replace("%n", params.get("missing"));
       notice.hidden = false;
       history.replaceState(null, "", location.pathname);
+    } else if (notice && params.get("paid")) {
+      notice.textContent = T("paid_notice").replace("%a", params.get("paid")) +
+        (params.get("receipt") ? " " + T("receipt_no").replace("%r", params.get("receipt")) : "");
+      notice.hidden = false;
+      history.replaceState(null, "", location.pathname);
     }
     return localWork(ref).then(function (work) {
       workList(document.getElementById("local-work-list"), work, false);
@@ -582,8 +603,135 @@
         }
         var tail = p.status === "registered" ? badge("done", T("registered")) :
           p.status === "incomplete" ? badge("part", T("incomplete")) : badge("todo", T("pending"));
-        list.appendChild(itemLink(href, p.answers.name || "", p.answers.id_number || "", tail));
+        var row = itemLink(href, p.answers.name || "", p.answers.id_number || "", tail);
+        if (p.collection) {  // on this year's roll: the payment page, as the server's page has it
+          row.className = "with-action";
+          row.appendChild(el("a", { "class": "row-action", href: "/e/p/" + p.id + "/pay",
+                                    text: T(p.collection.owed_person ? "pay" : "paid_up") }));
+        }
+        list.appendChild(row);
       });
+    });
+  }
+
+  // -- a payment: taken at the door, online or not, sent by the outbox like a form -------------
+  function yuan(fen) { return Math.floor(fen / 100) + "." + ("0" + fen % 100).slice(-2); }
+
+  page.fillers.pay = function () {
+    var form = document.querySelector("form[data-payment]");
+    var ref = pathParts()[2];
+    var outboxId = new URLSearchParams(location.search).get("outbox");
+    var shell = document.body.getAttribute("data-shell");
+    var filled = shell ? refused().then(function (no) { return no ? false : fillPayShell(ref, form); })
+      : Promise.resolve(true);
+    return filled.then(function (ok) {
+      if (!ok || !form) return;
+      return (outboxId ? db.get("outbox", outboxId) : Promise.resolve(null)).then(function (item) {
+        if (item && item.kind === "payment") {
+          fillPayment(form, item);
+          if (item.error) root.CanbaoForms.showErrors(form, item.error.errors, item.error.message);
+        }
+        if (!form.elements.uuid.value) form.elements.uuid.value = rules.uuid();
+        if (!form.elements.paid_on.value) form.elements.paid_on.value = root.CanbaoForms.rules.isoDay(root.CanbaoForms.rules.chinaToday());
+        form.addEventListener("submit", function (event) {
+          event.preventDefault();
+          queuePayment(form, ref, item && item.kind === "payment" ? item : null).then(afterPayment);
+        });
+      });
+    });
+  };
+
+  function fillPayment(form, item) {
+    var p = item.payload, f = form.elements;
+    form.querySelectorAll("input[name=schemes]").forEach(function (b) { b.checked = p.schemes.indexOf(b.value) >= 0; });
+    form.querySelectorAll("input[name=channel]").forEach(function (r) { r.checked = r.value === p.channel; });
+    ["amount", "receipt_no", "paid_on", "note"].forEach(function (k) { f[k].value = p[k] || ""; });
+    f.uuid.value = item.uuid;
+  }
+
+  // The shell: the person and their lines from the phone's bundle, less what was paid here since.
+  function fillPayShell(ref, form) {
+    return Promise.all([page.village(ref.split(".")[0]), db.all("outbox"), db.meta("refreshed")]).then(function (r) {
+      var v = r[0], person = v && v.persons.filter(function (p) { return p.id === ref; })[0];
+      if (!person) return false;
+      var home = v.households.filter(function (h) { return h.id === person.household; })[0] || {};
+      fills({ "head-name": home.head_name || "", "person-name": person.answers.name || "" });
+      document.querySelectorAll("[data-fill=household-link]").forEach(function (a) { a.href = "/e/h/" + person.household; });
+      form.setAttribute("data-household", person.household);
+      var note = document.getElementById("pay-note");
+      var c = person.collection;
+      if (!c) { note.textContent = T("not_on_roll"); note.hidden = false; form.hidden = true; return false; }
+      var here = rules.paidHere(ref, r[1], r[2] || 0), owed = 0;
+      document.querySelectorAll(".pay-lines [data-scheme]").forEach(function (li) {
+        var line = c.lines.filter(function (l) { return l.scheme === li.getAttribute("data-scheme"); })[0];
+        if (!line) { li.remove(); return; }
+        li.hidden = false;
+        var fill = function (k, t) { li.querySelector("[data-fill=" + k + "]").textContent = t; };
+        fill("tier", line.tier ? T("tier").replace("%t", line.tier) : "");
+        fill("person", yuan(line.person));
+        fill("paid", yuan(line.paid_person));
+        fill("government", yuan(line.government));
+        li.querySelector("[data-fill=government-line]").hidden = !line.government;
+        var left = here[line.scheme] ? 0 : line.owed_person;
+        var badgeNode = li.querySelector("[data-fill=state]");
+        badgeNode.textContent = here[line.scheme] ? T("pending") : T(left ? "not_paid" : "paid_up");
+        badgeNode.className = "badge " + (here[line.scheme] ? "part" : left ? "todo" : "done");
+        var box = form.querySelector('label[data-scheme="' + line.scheme + '"]');
+        if (!left) return;
+        owed += left;
+        box.hidden = false;
+        box.querySelector("input").setAttribute("data-owed", String(left));
+        box.querySelector("[data-fill=owed]").textContent = yuan(left);
+      });
+      form.querySelectorAll("label[data-scheme][hidden]").forEach(function (l) { l.remove(); });
+      if (!owed) { note.textContent = T("all_paid"); note.hidden = false; form.hidden = true; return false; }
+      var chosen = form.querySelector('label[data-channel="' + person.answers.payment_channel + '"]');
+      if (chosen) { chosen.parentNode.insertBefore(chosen, chosen.parentNode.firstChild); chosen.querySelector("input").checked = true; }
+      root.CanbaoForms.payTotal(form);
+      return true;
+    });
+  }
+
+  function fills(values) {
+    Object.keys(values).forEach(function (k) {
+      document.querySelectorAll("[data-fill=" + k + "]").forEach(function (n) { n.textContent = values[k]; });
+    });
+  }
+
+  function queuePayment(form, ref, old) {
+    var f = form.elements;
+    var uuid = old && old.error && old.error.code === "uuid_conflict" ? rules.uuid() : f.uuid.value;
+    var channel = form.querySelector("input[name=channel]:checked");
+    var payload = { uuid: uuid, person: ref, amount: f.amount.value.trim(), channel: channel ? channel.value : "",
+      schemes: Array.prototype.map.call(form.querySelectorAll("input[name=schemes]:checked"), function (b) { return b.value; }),
+      receipt_no: f.receipt_no.value.trim().toUpperCase(), paid_on: f.paid_on.value, note: f.note.value.trim() };  // as the ledger keeps it
+    var name = document.querySelector("[data-fill=person-name]").textContent;
+    var item = { uuid: uuid, user: user(), kind: "payment", village: ref.split(".")[0], person: ref,
+      household: form.getAttribute("data-household"), payload: payload,
+      label: name + " · " + T("payment_of").replace("%a", payload.amount),
+      householdLabel: document.querySelector("[data-fill=head-name]").textContent,
+      created: old ? old.created : Date.now(), attempts: 0, notBefore: 0, state: "waiting" };
+    var writes = [db.put("outbox", item)];
+    if (old && old.uuid !== uuid) writes.push(db.del("outbox", old.uuid));
+    return Promise.all(writes).then(function () { return { form: form, item: item }; });
+  }
+
+  // Online it goes at once: refused, its messages show beside the fields; else the household.
+  function afterPayment(queued) {
+    var form = queued.form, item = queued.item;
+    var home = "/e/h/" + encodeURIComponent(item.household) + "?";
+    if (!online()) return location.assign(home + "queued=1");
+    return page.queued().then(function () { return db.get("outbox", item.uuid); }).then(function (now) {
+      if (now && now.state === "fix") {
+        history.replaceState(null, "", location.pathname + "?outbox=" + now.uuid);
+        form.elements.uuid.value = now.uuid;
+        root.CanbaoForms.showErrors(form, now.error.errors, now.error.message);
+        return;
+      }
+      if (now && now.state === "done") {
+        return location.assign(home + new URLSearchParams({ paid: now.payload.amount, receipt: now.receipt }));
+      }
+      location.assign(home + "queued=1");
     });
   }
 

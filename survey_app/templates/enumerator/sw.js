@@ -30,6 +30,7 @@ self.addEventListener("activate", function (event) {
 function shellFor(path) {
   if (/^\/e\/h\/[^/]+\/register$/.test(path)) return "form";
   if (/^\/e\/p\/[^/]+$/.test(path)) return "form";
+  if (/^\/e\/p\/[^/]+\/pay$/.test(path)) return "pay";
   if (/^\/e\/h\/[^/]+$/.test(path)) return "household";
   if (/^\/e\/v\/[^/]+\/households\/new$/.test(path)) return "household-form";
   if (/^\/e\/v\/[^/]+$/.test(path)) return "village";
