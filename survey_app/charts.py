@@ -13,7 +13,7 @@ names come from data.  Each drawn bar carries ``data-series`` and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from markupsafe import Markup, escape
@@ -158,6 +158,22 @@ def last_days(today: dt.date | None = None, days: int = 14) -> list[dt.date]:
 def daily_bars(by_day: Mapping[str, int], title: str, days: int = 14, today: dt.date | None = None,
                width: int = WIDTH, height: int = 150) -> Markup:
     """How many were registered each day, the last ``days`` days up to ``today`` (Beijing)."""
+    return _daily(by_day, title, str, days, today, width, height)
+
+
+def money_daily_bars(fen_by_day: Mapping[str, int], title: str, days: int = 14,
+                     today: dt.date | None = None, width: int = WIDTH, height: int = 150) -> Markup:
+    """The amount raised each day (fen in, yuan drawn), the last ``days`` days up to ``today``."""
+    return _daily(fen_by_day, title, _yuan, days, today, width, height)
+
+
+def _yuan(fen: int) -> str:
+    """Fen as a bar's label: whole yuan without decimals ("1200"), else two ("1200.50")."""
+    return str(fen // 100) if fen % 100 == 0 else f"{fen / 100:.2f}"
+
+
+def _daily(by_day: Mapping[str, int], title: str, shown: Callable[[int], str], days: int,
+           today: dt.date | None, width: int, height: int) -> Markup:
     dates = last_days(today, days)
     counts = [int(by_day.get(d.isoformat(), 0)) for d in dates]
     peak = max(counts) or 1
@@ -167,12 +183,32 @@ def daily_bars(by_day: Mapping[str, int], title: str, days: int = 14, today: dt.
         h = plot_h * count / peak
         x = i * slot
         body.append(f'<rect x="{x + 2:.1f}" y="{18 + plot_h - h:.1f}" width="{slot - 4:.1f}" '
-                    f'height="{h:.1f}" fill="{INK}" data-series="{day.isoformat()}" data-value="{count}">'
-                    f'<title>{day.isoformat()}：{count}</title></rect>')
+                    f'height="{h:.1f}" fill="{INK}" data-series="{day.isoformat()}" '
+                    f'data-value="{shown(count)}"><title>{day.isoformat()}：{shown(count)}</title></rect>')
         if count:
             body.append(f'<text x="{x + slot / 2:.1f}" y="{14 + plot_h - h:.1f}" font-size="11" '
-                        f'text-anchor="middle">{count}</text>')
+                        f'text-anchor="middle">{shown(count)}</text>')
         if i % 2 == (days - 1) % 2 or days <= 7:  # every other day, always today
             body.append(f'<text x="{x + slot / 2:.1f}" y="{height - 4}" font-size="11" '
                         f'text-anchor="middle">{day.month}/{day.day}</text>')
     return _svg(width, height, body, title)
+
+
+# Per unit of a collection page (collection/progress.py figures): who has paid, special groups apart.
+PAID_SERIES = (
+    Series("paid", "已缴清人数占比", "#2f855a"),
+    Series("special", "特殊人群已缴清", "#b7791f"),
+)
+
+
+def paid_bars(units: Sequence[Mapping[str, Any]], title: str, width: int = WIDTH) -> Markup:
+    """Per unit (a ``name`` and progress figures) the share of persons on the roll fully paid,
+    and of the special groups among them."""
+    groups = []
+    for unit in units:
+        parts = ((PAID_SERIES[0], unit["paid"], unit["persons"]),
+                 (PAID_SERIES[1], unit["special"]["paid"], unit["special"]["persons"]))
+        groups.append((str(unit["name"]), [
+            (s.key, s.colour, done / of if of else 0.0, percent(done / of if of else None),
+             f"{s.label} {done}/{of}") for s, done, of in parts]))
+    return _groups(groups, title, width, [(s.label, s.colour) for s in PAID_SERIES])

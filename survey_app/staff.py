@@ -309,8 +309,15 @@ def stats_table(rows: list[dict], definition: FormDefinition) -> tuple[list[Colu
     return header, body
 
 
-# 信息比对, 初审/审核, 审计 and 账号 routes on this blueprint
-from . import staff_audit, staff_compare, staff_review, staff_users  # noqa: E402,F401
-
-# 征缴: progress, the roll and its papers, tax-office files, remittance
-from . import staff_collection, staff_remittance, staff_roll, staff_taxfile  # noqa: E402,F401
+# 信息比对, 初审/审核, 审计, 账号 and 征缴 (progress, the roll and its papers, tax-office files,
+# remittance) routes on this blueprint
+from . import (  # noqa: E402,F401
+    staff_audit,
+    staff_collection,
+    staff_compare,
+    staff_remittance,
+    staff_review,
+    staff_roll,
+    staff_taxfile,
+    staff_users,
+)

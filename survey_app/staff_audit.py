@@ -50,14 +50,20 @@ ACTIONS = {
     "download_forms": lazy("下载登记表"), "download_collection": lazy("下载信息采集公告"),
     "download_roster": lazy("下载名单公示"), "download_progress": lazy("下载进度通报"),
     "review_list": lazy("查看审核列表"), "review_read_person": lazy("审核时查看人员"),
+    "read_roll": lazy("查看征收清册"), "api_read_payments": lazy("手机查看缴费记录"),
+    "download_roll": lazy("下载征收清册"), "download_reminders": lazy("下载缴费提醒单"),
+    "collection_csv": lazy("导出征缴进度 CSV"), "collection_xlsx": lazy("导出征缴进度 Excel"),
+    "remittance_csv": lazy("导出报解单 CSV"), "remittance_xlsx": lazy("导出报解单 Excel"),
 }
 SYSTEM_ACTIONS = ("login", "login_failed", "logout", "user_added", "user_area_changed", "password_reset",
                   "password_changed", "user_disabled", "user_enabled", "user_removed", "export_csv",
                   "export_xlsx", "stats_csv", "stats_xlsx", "compare", "compare_rosters",
-                  "duplicate_id_number", "print_progress")
+                  "duplicate_id_number", "print_progress", "collection_csv", "collection_xlsx",
+                  "remittance_csv", "remittance_xlsx")
 READ_ACTIONS = ("read_village", "read_household", "read_person", "api_bundle", "api_read_household",
                 "api_read_person", "download_forms", "download_collection", "download_roster",
-                "download_progress", "review_list", "review_read_person")
+                "download_progress", "review_list", "review_read_person", "read_roll",
+                "api_read_payments", "download_roll", "download_reminders")
 
 
 class Visibility:
