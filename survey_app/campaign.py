@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .collection.rates import Rates, RatesError, parse_rates
+from .disputes.rules import DisputeRules, DisputeSettingsError, parse_rules
+from .workdays import CalendarError as WorkdaysError
+from .workdays import WorkCalendar, parse_calendar
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Campaign:
     phases: tuple[Phase, ...]
     payment: Payment = Payment()
     collection: Rates = Rates()
+    workdays: WorkCalendar = WorkCalendar()  # for time limits counted in working days
+    disputes: DisputeRules = DisputeRules()
 
     def phase(self, key: str) -> Phase:
         return next(p for p in self.phases if p.key == key)
@@ -72,8 +77,11 @@ def load_campaign(path: str | Path) -> Campaign:
             tuple(str(c) for c in pay.get("channels", ())),
         )
         collection = parse_rates(raw.get("collection"), str(path))
-        campaign = Campaign(raw["title"], int(raw["year"]), phases, payment, collection)
-    except RatesError as exc:
+        workdays = parse_calendar(raw.get("calendar"), str(path))
+        disputes = parse_rules(raw.get("disputes"), str(path))
+        campaign = Campaign(raw["title"], int(raw["year"]), phases, payment, collection, workdays,
+                            disputes)
+    except (RatesError, WorkdaysError, DisputeSettingsError) as exc:
         raise CampaignError(str(exc)) from exc
     except (KeyError, TypeError) as exc:
         raise CampaignError(f"{path}: 日历缺少字段 {exc}") from exc

@@ -62,6 +62,11 @@ class Store(ABC):
         return f"summary/{village_code[:9].lower()}"
 
     @staticmethod
+    def disputes(village_code: str) -> str:
+        """A township's dispute ledger: items are few, and a township's staff list them together."""
+        return f"disputes/{village_code[:9].lower()}"
+
+    @staticmethod
     def sessions(token_hash: str) -> str:
         return f"sessions/{bucket_of(token_hash, SESSION_BUCKETS)}"
 
