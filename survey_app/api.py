@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from . import audit, coverage, duplicates, formdef, registry, review, state
+from .collection import roll
 from .i18n import _, lazy
 from .registry import Conflict, Duplicate, Invalid, NotFound
 
@@ -113,7 +114,6 @@ def bundle():
     """
     if current_user.is_staff:
         return _error(404, "not_found", _("找不到该记录。"))
-    from .collection import roll  # here, not at the top: only the bundle reads the roll
     scope, store, grid, rates = state.scope(), state.store(), state.current_grid(), state.rates()
 
     def person_json(p: dict) -> dict:
