@@ -10,9 +10,9 @@ import datetime as dt
 import uuid
 
 import pytest
-from conftest import VILLAGE_A, VILLAGE_B, Auth, first_household
+from conftest import VILLAGE_A, VILLAGE_B, first_household
 from helpers import new_id_number, submission
-from stdnum.cn import ric
+from payers import ApiClient, born_on
 
 from survey_app import clock, coverage
 from survey_app.collection import ledger, rates, roll
@@ -28,32 +28,9 @@ def fixed_day(monkeypatch):
     monkeypatch.setattr(clock, "utc_now", lambda: dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC))
 
 
-def born_on(day: dt.date, sequence: int = 11) -> str:
-    body = f"370403{day:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-class Phone:
-    """An enumerator's (or an office's) logged-in client posting JSON with the CSRF token."""
-
-    def __init__(self, app, username: str):
-        self.client = app.test_client()
-        auth = Auth(self.client)
-        assert auth.login(username).status_code == 302
-        self.token = auth.api_token()
-
-    def post(self, path: str, body: dict):
-        return self.client.post(path, json=body, headers={"X-CSRFToken": self.token})
-
-    def register(self, household: str, **answers) -> str:
-        response = self.post("/api/v1/submissions", submission(household, **answers))
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"]
-
-    def pay(self, person: str, schemes: list[str], amount: str, **extra):
-        return self.post("/api/v1/payments", {"uuid": str(uuid.uuid4()), "person": person,
-                                              "schemes": schemes, "amount": amount,
-                                              "channel": extra.pop("channel", "wechat"), **extra})
+class Phone(ApiClient):
+    default_channel = "wechat"
+    pay = ApiClient.payment  # these tests read every answer, refusals included
 
 
 @pytest.fixture

@@ -15,14 +15,14 @@ import json
 import re
 import stat
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 import zxingcpp
 from conftest import TOWNSHIP_A, VILLAGE_A, VILLAGE_B, Auth, csrf_from, first_household
-from helpers import new_id_number, submission
+from helpers import new_id_number
 from openpyxl import load_workbook
+from payers import ApiClient
 from PIL import Image
 
 from survey_app import clock, documents, roster_load, state
@@ -41,27 +41,8 @@ def fixed_day(monkeypatch):
     monkeypatch.setattr(clock, "utc_now", lambda: dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC))
 
 
-class Phone:
-    """A logged-in client posting JSON with the CSRF token (an enumerator's phone, or an office)."""
-
-    def __init__(self, app, username: str):
-        self.client = app.test_client()
-        assert Auth(self.client).login(username).status_code == 302
-        self.token = Auth(self.client).api_token()
-
-    def post(self, path: str, body: dict):
-        return self.client.post(path, json=body, headers={"X-CSRFToken": self.token})
-
-    def register(self, household: str, **answers) -> str:
-        response = self.post("/api/v1/submissions", submission(household, **answers))
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"]
-
-    def pay(self, person: str, schemes: list[str], amount: str, **extra) -> None:
-        response = self.post("/api/v1/payments", {
-            "uuid": str(uuid.uuid4()), "person": person, "schemes": schemes, "amount": amount,
-            "channel": "wechat", **extra})
-        assert response.status_code == 201, response.get_json()
+class Phone(ApiClient):
+    default_channel = "wechat"
 
 
 @pytest.fixture

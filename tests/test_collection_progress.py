@@ -20,13 +20,12 @@ import csv
 import datetime as dt
 import io
 import re
-import uuid
 import xml.etree.ElementTree as ET
 
 import openpyxl
 import pytest
-from conftest import TOWNSHIP_A, VILLAGE_A, Auth, first_household
-from helpers import submission
+from conftest import TOWNSHIP_A, VILLAGE_A, first_household
+from payers import ApiClient
 
 from survey_app import clock
 from survey_app.collection import progress
@@ -43,29 +42,7 @@ def fixed_day(monkeypatch):
     monkeypatch.setattr(clock, "utc_now", lambda: dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC))
 
 
-class Client:
-    """A logged-in client posting JSON with the CSRF token (an enumerator's phone, an office)."""
-
-    def __init__(self, app, username: str):
-        self.client = app.test_client()
-        assert Auth(self.client).login(username).status_code == 302
-        self.token = Auth(self.client).api_token()
-
-    def post(self, path: str, body: dict):
-        return self.client.post(path, json=body, headers={"X-CSRFToken": self.token})
-
-    def register(self, household: str, **answers) -> str:
-        response = self.post("/api/v1/submissions", submission(household, **answers))
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"]
-
-    def pay(self, person: str, schemes: list[str], amount: str, **extra) -> None:
-        response = self.post("/api/v1/payments", {"uuid": str(uuid.uuid4()), "person": person,
-                                                  "schemes": schemes, "amount": amount, **extra})
-        assert response.status_code == 201, response.get_json()
-
-    def get(self, path: str):
-        return self.client.get(path)
+Client = ApiClient
 
 
 @pytest.fixture

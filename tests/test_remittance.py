@@ -18,11 +18,10 @@ import csv
 import datetime as dt
 import io
 import re
-import uuid
 
 import pytest
-from conftest import TOWNSHIP_A, VILLAGE_A, Auth, csrf_from, first_household
-from helpers import submission
+from conftest import TOWNSHIP_A, VILLAGE_A, first_household
+from payers import ApiClient
 
 from survey_app import clock
 from survey_app.collection import remittance
@@ -38,33 +37,7 @@ def fixed_day(monkeypatch):
     monkeypatch.setattr(clock, "utc_now", lambda: dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC))
 
 
-class Client:
-    """A logged-in client: JSON with the CSRF header, forms with the page's token."""
-
-    def __init__(self, app, username: str):
-        self.client = app.test_client()
-        assert Auth(self.client).login(username).status_code == 302
-        self.token = Auth(self.client).api_token()
-
-    def post_json(self, path: str, body: dict):
-        return self.client.post(path, json=body, headers={"X-CSRFToken": self.token})
-
-    def register(self, household: str, **answers) -> str:
-        response = self.post_json("/api/v1/submissions", submission(household, **answers))
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"]
-
-    def pay(self, person: str, schemes: list[str], amount: str, **extra) -> None:
-        response = self.post_json("/api/v1/payments", {"uuid": str(uuid.uuid4()), "person": person,
-                                                       "schemes": schemes, "amount": amount, **extra})
-        assert response.status_code == 201, response.get_json()
-
-    def get(self, path: str):
-        return self.client.get(path)
-
-    def form(self, page: str, path: str, data: dict):
-        token = csrf_from(self.client.get(page).get_data(as_text=True))
-        return self.client.post(path, data={**data, "csrf_token": token})
+Client = ApiClient
 
 
 @pytest.fixture

@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
-import uuid
 
 import pytest
 from conftest import PASSWORD, TOWNSHIP_A, VILLAGE_A, VILLAGE_B, Auth, csrf_from, first_household
-from helpers import new_id_number, submission
+from helpers import new_id_number
 from openpyxl import Workbook
-from stdnum.cn import ric
+from payers import ApiClient, born_on
 
 from survey_app import clock, coverage, users
 from survey_app.collection import ledger, taxfile
@@ -32,33 +31,8 @@ def fixed_day(monkeypatch):
     monkeypatch.setattr(clock, "utc_now", lambda: dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC))
 
 
-def born_on(day: dt.date, sequence: int = 11) -> str:
-    body = f"370403{day:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-class Phone:
-    """An enumerator's logged-in client posting JSON with the CSRF token."""
-
-    def __init__(self, app, username: str):
-        self.client = app.test_client()
-        auth = Auth(self.client)
-        assert auth.login(username).status_code == 302
-        self.token = auth.api_token()
-
-    def post(self, path: str, body: dict):
-        return self.client.post(path, json=body, headers={"X-CSRFToken": self.token})
-
-    def register(self, household: str, **answers) -> str:
-        response = self.post("/api/v1/submissions", submission(household, **answers))
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"]
-
-    def pay(self, person: str, schemes: list[str], amount: str, channel: str = "wechat"):
-        response = self.post("/api/v1/payments", {"uuid": str(uuid.uuid4()), "person": person,
-                                                  "schemes": schemes, "amount": amount, "channel": channel})
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["ids"]
+class Phone(ApiClient):
+    default_channel = "wechat"
 
 
 @pytest.fixture
