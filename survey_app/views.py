@@ -20,6 +20,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(label=label, field_label=field_label, answer_text=answer_text,
                                  phone_texts=phone_texts, asset=asset)
     app.after_request(_cache_versioned_assets)
+    from . import static_min  # scripts and styles sent minified (the first visit's budget)
+    static_min.init_app(app)
     scrub_logs(app.logger, logging.getLogger("gunicorn.error"), logging.getLogger("gunicorn.access"))
     for status in (400, 404, 405, 413, 500):
         app.register_error_handler(status, _error_page)
