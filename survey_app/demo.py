@@ -29,6 +29,10 @@ TOWNSHIPS = (
 )
 # Where residents' numbers were issued: mostly 薛城区, some neighbours, a few 榆阳区.
 BIRTH_COUNTIES = ("370403",) * 12 + ("370402", "370404", "370481", "370406", "610802")
+# Each township's service window (受理窗口), published by the portal's dispute guide.  Invented,
+# and kept out of Faker so adding them changed none of the demo's names or numbers.
+WINDOWS = ("便民服务中心一楼 社保医保综合窗口", "便民服务中心二楼 3号窗口（社会保障）",
+           "党群服务中心一楼 便民服务大厅", "便民服务中心一楼 税务社保窗口")
 DEMO_PASSWORD = "canbao-demo"
 OFFICE_PREFIX = "0632-44"
 
@@ -46,9 +50,10 @@ def _mobile(fake: Faker) -> str:
 def build_units(fake: Faker) -> list[dict[str, Any]]:
     units = [{"code": DISTRICT[0], "level": "district", "name": DISTRICT[1], "parent": None,
               "contacts": [_contact(fake, "网格长")]}]
-    for code, name, villages in TOWNSHIPS:
+    for number, (code, name, villages) in enumerate(TOWNSHIPS):
         units.append({"code": code, "level": "township", "name": name, "parent": DISTRICT[0],
-                      "contacts": [_contact(fake, "网格长"), _contact(fake, "网格员")]})
+                      "contacts": [_contact(fake, "网格长"), _contact(fake, "网格员")],
+                      "window": f"{name}{WINDOWS[number % len(WINDOWS)]}"})
         for index, village in enumerate(villages, start=1):
             units.append({"code": f"{code}{index:03d}", "level": "village", "name": village,
                           "parent": code,

@@ -4,13 +4,17 @@ A county-only deployment starts at the district; a city (seed 002's 市 → 县�
 → 乡镇 → 村, seed 004's districts of one city) puts one city unit above its
 districts.  Each unit carries its grid leader (网格长) and grid members
 (网格员) — the contact table (联络表) of seed 000.  A contact's ``phone`` is a
-private mobile; only ``office_phone`` is ever published.
+private mobile; only ``office_phone`` is ever published.  A township may name its
+service window (``window``, 受理窗口: where in its 便民服务中心 people bring a
+problem), which the portal's dispute guide publishes.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +31,9 @@ ROLES = ("网格长", "网格员")
 CODE_LENGTH = {"city": 6, "district": 6, "township": 9, "village": 12}
 CHILD_LEVEL = {"city": "district", "district": "township", "township": "village"}
 CHILD_KEY = {"district": "districts", "township": "townships", "village": "villages"}
+WINDOW_LONGEST = 60  # one line of a phone screen's table cell, a few lines at most
+# Any run of 11 digits that looks like a mobile: the window text is published.
+MOBILE_INSIDE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
 class GridError(ValueError):
@@ -151,11 +158,12 @@ def _public_shape(record: dict[str, Any]) -> dict[str, Any]:
 def parse_file(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() in (".yaml", ".yml"):
+    # JSON is YAML too: the same nesting, as another system may write it.
+    if path.suffix.lower() in (".yaml", ".yml", ".json"):
         return parse_yaml(text)
     if path.suffix.lower() == ".csv":
         return parse_csv(text)
-    raise GridError([f"不支持的文件类型 {path.suffix}：请用 .yaml 或 .csv"])
+    raise GridError([f"不支持的文件类型 {path.suffix}：请用 .yaml、.json 或 .csv"])
 
 
 def parse_yaml(text: str) -> list[dict[str, Any]]:
@@ -175,10 +183,11 @@ def _flatten(node: Any, level: str, parent: str | None, out: list[dict[str, Any]
     if not isinstance(node, dict):
         raise GridError([f"{LEVEL_NAMES[level]}条目格式错误：{node!r}"])
     code = str(node.get("code", "")).strip()
-    out.append({
+    unit = {
         "code": code, "level": level, "name": str(node.get("name", "")).strip(),
         "parent": parent, "contacts": [_contact(c) for c in node.get("contacts") or ()],
-    })
+    }
+    out.append(_with_window(unit, node.get("window")))
     child_level = CHILD_LEVEL.get(level)
     for child in node.get(CHILD_KEY[child_level], ()) if child_level else ():
         _flatten(child, child_level, code, out)
@@ -193,9 +202,20 @@ def _contact(raw: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _with_window(unit: dict[str, Any], raw: Any) -> dict[str, Any]:
+    """Only units that name a window carry the key, so every other unit keeps its shape.
+    A bare number (``window: 3``) is text; a YAML list or mapping is kept as it is, for
+    validation to refuse."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        raw = str(raw)
+    window = raw.strip() if isinstance(raw, str) else raw
+    return {**unit, "window": window} if window not in (None, "") else unit
+
+
 CSV_COLUMNS = {
     "层级": "level", "代码": "code", "名称": "name", "上级代码": "parent",
     "角色": "role", "姓名": "contact", "手机": "phone", "办公电话": "office_phone",
+    "受理窗口": "window",
 }
 LEVEL_BY_NAME = {"市": "city", "地级市": "city", "区县": "district", "县": "district", "区": "district",
                  "乡镇": "township", "街道": "township",
@@ -209,6 +229,7 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     if missing:
         raise GridError([f"缺少列：{'、'.join(missing)}"])
     units: dict[str, dict[str, Any]] = {}
+    clashes: list[str] = []
     for row in reader:
         row = {CSV_COLUMNS.get(k, k): (v or "").strip() for k, v in row.items() if k}
         level = LEVEL_BY_NAME.get(row["level"], row["level"])
@@ -216,9 +237,26 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
             "code": row["code"], "level": level, "name": row["name"],
             "parent": row["parent"] or None, "contacts": [],
         })
+        clashes += _csv_window(unit, row.get("window", ""))
         if row.get("contact"):
             unit["contacts"].append(_contact({**row, "name": row["contact"]}))
-    return validate_units(list(units.values()))
+    try:
+        checked = validate_units(list(units.values()))
+    except GridError as exc:
+        raise GridError(clashes + exc.problems) from None
+    if clashes:
+        raise GridError(clashes)
+    return checked
+
+
+def _csv_window(unit: dict[str, Any], window: str) -> list[str]:
+    """A unit's rows repeat it; its window may be on any one of them, the same on all."""
+    if not window or unit.get("window") == window:
+        return []
+    if unit.get("window"):
+        return [f"{unit['name'] or '?'}（{unit['code'] or '无代码'}）：受理窗口前后两行写得不一样"]
+    unit["window"] = window
+    return []
 
 
 def validate_units(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -257,7 +295,22 @@ def _unit_problems(unit: dict[str, Any], label: str, levels: dict[str, str]) -> 
         problems.append(f"{label}：市是最高一级，不应有上级")
     for contact in unit["contacts"]:
         problems += _contact_problems(contact, label)
-    return problems
+    return problems + _window_problems(unit, label)
+
+
+def _window_problems(unit: dict[str, Any], label: str) -> list[str]:
+    window = unit.get("window", "")
+    if not window:
+        return []
+    if unit["level"] != "township":
+        return [f"{label}：只有乡镇/街道填写受理窗口"]
+    if not isinstance(window, str) or not _one_line(window):
+        return [f"{label}：受理窗口只能写一行文字，不能有换行或控制字符"]
+    if len(window) > WINDOW_LONGEST:
+        return [f"{label}：受理窗口最多写{WINDOW_LONGEST}个字"]
+    if MOBILE_INSIDE.search(re.sub(r"[\s-]", "", window)):
+        return [f"{label}：受理窗口会在门户上公开，不要写手机号，电话请填在办公电话里"]
+    return []
 
 
 def _contact_problems(contact: dict[str, str], label: str) -> list[str]:
@@ -272,6 +325,12 @@ def _contact_problems(contact: dict[str, str], label: str) -> list[str]:
     if contact["office_phone"] and not LANDLINE.match(contact["office_phone"]):
         problems.append(f"{who}：办公电话应带区号，如 0632-4412345")
     return problems
+
+
+def _one_line(text: str) -> bool:
+    # Not str.isprintable(): that refuses the full-width space (　) people type in Chinese text.
+    return not any(unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")
+                   for ch in text)
 
 
 def save(store: Store, units: list[dict[str, Any]]) -> int:

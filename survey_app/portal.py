@@ -31,7 +31,9 @@ from pelican.settings import read_settings
 from survey_app.campaign import Campaign, load_campaign
 from survey_app.settings import PROJECT_ROOT
 
-from . import clock
+from . import clock, formdef
+from .grid import MOBILE_INSIDE
+from .portal_disputes import dispute_guide
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ OUTPUT_MARKER = ".canbao-portal"
 ICS_NAME = "campaign.ics"
 # Words people type and the words the guides use, swapped in by the search page.
 SEARCH_SYNONYMS = PROJECT_ROOT / "content" / "data" / "search_synonyms.toml"
+# The dispute intake form names the channels and categories the dispute guide lists.
+FORMS_DIR = PROJECT_ROOT / "forms"
 
 LEVELS = ("district", "township", "village")
 NOTICE_KINDS = {"collection": "缴费通知", "roster": "缴费名单公示"}
@@ -72,6 +76,8 @@ class PublicUnit:
     name: str
     contacts: tuple[PublicContact, ...]
     children: tuple[PublicUnit, ...] = ()
+    window: str = ""  # a township's service window (受理窗口), plain text
+
 
     @property
     def page(self) -> str:
@@ -99,6 +105,16 @@ def _office_phone(raw: Mapping[str, Any], where: str) -> str:
         log.warning("%s %s 的办公电话像是手机号，门户不公开", where, raw.get("name"))
         return ""
     return phone
+
+
+def _window(unit: Mapping[str, Any]) -> str:
+    """The township's window as the grid holds it; grid.py refuses a mobile in it, this is the
+    last line should an older or hand-edited grid.json carry one."""
+    window = str(unit.get("window") or "").strip() if unit["level"] == "township" else ""
+    if MOBILE_INSIDE.search(re.sub(r"[\s-]", "", window)):
+        log.warning("%s 的受理窗口里像是有手机号，门户不公开", unit["name"])
+        return ""
+    return window
 
 
 def _first_phone(contacts: Iterable[PublicContact]) -> str:
@@ -155,7 +171,7 @@ def public_directory(grid_units: Sequence[Mapping[str, Any]]) -> Directory:
             build(k, depth + 1, own, unit["name"] if own else "")
             for k in sorted(children[str(unit["code"])], key=lambda u: str(u["code"]))
         )
-        return PublicUnit(str(unit["code"]), unit["level"], unit["name"], contacts, kids)
+        return PublicUnit(str(unit["code"]), unit["level"], unit["name"], contacts, kids, _window(unit))
 
     directory = Directory(tuple(build(r, 0, "", "") for r in sorted(roots, key=lambda u: str(u["code"]))))
     placed = len(directory.districts) + sum(1 + len(t.villages) for t in directory.townships)
@@ -424,6 +440,7 @@ def build_portal(
     settings_override: Mapping[str, Any] | None = None,
     settings_file: str | Path = PELICANCONF,
     synonyms_file: str | Path = SEARCH_SYNONYMS,
+    forms_dir: str | Path = FORMS_DIR,
 ) -> Path:
     """Build the portal into output_dir and return its resolved path.
 
@@ -434,10 +451,12 @@ def build_portal(
     """
     today = today or clock.today()
     campaign = load_campaign(campaign_file)
+    directory = public_directory(grid_units)
     data = {
         "today": today,
         "calendar": calendar_view(campaign, today),
-        "directory": public_directory(grid_units),
+        "directory": directory,
+        "disputes": dispute_guide(campaign, formdef.load(str(forms_dir), "dispute"), directory),
         "notices": notice_views(notices),
         "ics": campaign_ics(campaign, today),
         "ics_name": ICS_NAME,

@@ -23,14 +23,15 @@ RETRY_SECONDS = 600  # after a failed daily rebuild, so a broken input does not 
 
 
 def build(output: Path | None = None, production: bool = False) -> Path:
-    """Build the portal from the app's grid, campaign calendar and published notices."""
+    """Build the portal from the app's grid, campaign calendar, dispute form and published notices."""
     from . import portal, state  # Pelican takes 0.2 s to import: only when building
     from .documents import published_notices
     config = current_app.config
     return portal.build_portal(
         Path(output or config["PORTAL_OUTPUT"]), grid_units=list(state.current_grid().units.values()),
         campaign_file=Path(config["CAMPAIGN_FILE"]), notices=published_notices(config["EXPORTS_DIR"]),
-        settings_file=portal.PUBLISHCONF if production else portal.PELICANCONF)
+        settings_file=portal.PUBLISHCONF if production else portal.PELICANCONF,
+        forms_dir=config["FORMS_DIR"])
 
 
 def rebuild_quietly() -> bool:

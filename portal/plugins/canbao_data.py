@@ -2,18 +2,21 @@
 
 ``survey_app.portal.build_portal`` puts public, render-ready views into the
 ``CANBAO`` setting (contact directory, campaign calendar, notices, the .ics
-bytes).  This generator renders them with the theme's templates, copies the
-notice PDFs and writes the search index over every page.
+bytes, the dispute guide's figures and windows).  This generator renders them
+with the theme's templates, copies the notice PDFs and writes the search index
+over every page; ``fill_data`` puts data into the Markdown guides' tokens.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import shutil
 from pathlib import Path
 
+import jinja2
 from markupsafe import Markup, escape
 from pelican import signals
 from pelican.generators import Generator
@@ -139,30 +142,59 @@ class CanbaoPages(Generator):
         return entries
 
 
-PAYMENT_TOKEN = re.compile(r"%payment\.(\w+)%")
+# Inline values: %payment.app%, %disputes.routine% ...  Blocks: a paragraph of its own holding
+# %disputes.windows%, replaced by the theme template that draws it.
+TOKEN = re.compile(r"%(payment|disputes)\.(\w+)%")
+BLOCK = re.compile(r"<p>\s*%disputes\.(\w+)%\s*</p>")
+BLOCKS = {"categories": "dispute_categories.html", "windows": "dispute_windows.html"}
+WHAT = {"payment": "缴费设置", "disputes": "争议处理设置"}
 
 
-def fill_payment(content) -> None:
-    """Put the campaign's payment settings where a guide wrote ``%payment.app%``.
+@functools.lru_cache(maxsize=4)
+def _theme(templates: str) -> jinja2.Environment:
+    # Same escaping as the theme's own pages: names and windows come from village data.
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+def _values(data) -> dict[str, dict[str, str]]:
+    disputes = data.get("disputes")
+    return {"payment": data.get("payment") or {}, "disputes": disputes.tokens if disputes else {}}
+
+
+def fill_data(content) -> None:
+    """Put the campaign's settings and the grid's windows where a guide wrote a token.
 
     Guides are Markdown, not templates; the app, banks and channels differ by
-    province, so they come from campaign.toml (survey_app.portal.payment_view).
+    province (survey_app.portal.payment_view), the dispute limits, departments
+    and windows by county (survey_app.portal_disputes), so they come from data.
     """
-    payment = content.settings.get("CANBAO", {}).get("payment")
-    if not payment:
+    data = content.settings.get("CANBAO")
+    if not data:
         return
+    values = _values(data)
+
+    def fill_blocks(text):
+        def one(match):
+            name = match.group(1)
+            if name not in BLOCKS or not data.get("disputes"):
+                raise ValueError(f"{content.source_path}: 没有这个争议处理段落 %disputes.{name}%")
+            template = _theme(str(Path(content.settings["THEME"], "templates"))).get_template(BLOCKS[name])
+            return template.render(disputes=data["disputes"])
+
+        return BLOCK.sub(one, text)
 
     def fill(text):
         def one(match):
-            key = match.group(1)
-            if key not in payment:
-                raise ValueError(f"{content.source_path}: 没有这个缴费设置 %payment.{key}%")
-            return str(escape(payment[key]))
+            group, key = match.groups()
+            if key not in values[group]:
+                raise ValueError(f"{content.source_path}: 没有这个{WHAT[group]} %{group}.{key}%")
+            return str(escape(values[group][key]))
 
-        return PAYMENT_TOKEN.sub(one, text)
+        return TOKEN.sub(one, text)
 
     if getattr(content, "_content", None):
-        content._content = fill(content._content)
+        content._content = fill(fill_blocks(content._content))
     if "summary" in content.metadata:
         content.metadata["summary"] = Markup(fill(str(content.metadata["summary"])))
     if getattr(content, "_summary", None):
@@ -187,5 +219,5 @@ def get_generators(pelican):
 
 def register() -> None:
     signals.generator_init.connect(add_filters)
-    signals.content_object_init.connect(fill_payment)
+    signals.content_object_init.connect(fill_data)
     signals.get_generators.connect(get_generators)
