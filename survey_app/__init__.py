@@ -47,8 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     Babel(app, locale_selector=_locale)
     app.jinja_env.globals["lang"] = _locale
 
-    from . import api, auth, enumerator, portal_site, printed, staff, views
-    for blueprint in (auth.bp, enumerator.bp, staff.bp, api.bp, portal_site.bp, printed.bp):
+    from . import api, auth, desk, enumerator, portal_site, printed, staff, views
+    for blueprint in (auth.bp, enumerator.bp, staff.bp, desk.bp, api.bp, portal_site.bp, printed.bp):
         app.register_blueprint(blueprint)
     views.init_app(app)
 
@@ -56,6 +56,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     def index():
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
+        if current_user.is_department:
+            return redirect(url_for("desk.home"))
         return redirect(url_for("staff.home" if current_user.is_staff else "enumerator.home"))
 
     from .cli import register_commands

@@ -278,5 +278,5 @@ def _person_json(found: dict) -> dict:
     return body
 
 
-# payments (征缴) on this blueprint
-from . import api_payments  # noqa: E402,F401
+# payments (征缴) and dispute intake (征缴争议) on this blueprint
+from . import api_disputes, api_payments  # noqa: E402,F401

@@ -212,3 +212,26 @@ def paid_bars(units: Sequence[Mapping[str, Any]], title: str, width: int = WIDTH
             (s.key, s.colour, done / of if of else 0.0, percent(done / of if of else None),
              f"{s.label} {done}/{of}") for s, done, of in parts]))
     return _groups(groups, title, width, [(s.label, s.colour) for s in PAID_SERIES])
+
+
+def column_bars(points: Sequence[tuple[str, str, int]], title: str, width: int = WIDTH,
+                height: int = 150) -> Markup:
+    """One column per point (key, short label, count), left to right, on one scale: months of
+    dispute items.  Labels under the columns, every other one when more than 12 would crowd
+    a phone's width; each column's tip says its key and count in full."""
+    counts = [int(count) for _key, _label, count in points]
+    peak = max(counts, default=0) or 1
+    plot_h, slot = height - 36, width / max(len(points), 1)
+    body = [f'<line x1="0" y1="{18 + plot_h}" x2="{width}" y2="{18 + plot_h}" stroke="#a0aec0"/>']
+    for i, ((key, label, _count), count) in enumerate(zip(points, counts, strict=True)):
+        h, x = plot_h * count / peak, i * slot
+        body.append(f'<rect x="{x + 2:.1f}" y="{18 + plot_h - h:.1f}" width="{max(slot - 4, 1):.1f}" '
+                    f'height="{h:.1f}" fill="{INK}" data-series="{escape(key)}" data-value="{count}">'
+                    f'<title>{escape(key)}：{count}</title></rect>')
+        if count:
+            body.append(f'<text x="{x + slot / 2:.1f}" y="{14 + plot_h - h:.1f}" font-size="11" '
+                        f'text-anchor="middle">{count}</text>')
+        if len(points) <= 12 or i % 2 == (len(points) - 1) % 2:  # always the last
+            body.append(f'<text x="{x + slot / 2:.1f}" y="{height - 4}" font-size="11" '
+                        f'text-anchor="middle">{escape(label)}</text>')
+    return _svg(width, height, body, title)

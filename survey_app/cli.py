@@ -54,9 +54,10 @@ def _grid():
 
 
 def register_commands(app: Flask) -> None:
+    from .disputes_cli import disputes_group
     from .print_cli import print_group
     for command in (demo, serve, backup, restore, check, user, grid_group, roster_group,
-                    submissions_group, portal_group, print_group, collection_group):
+                    submissions_group, portal_group, print_group, collection_group, disputes_group):
         app.cli.add_command(command)
 
 
@@ -103,6 +104,10 @@ def demo(host: str, port: int, no_serve: bool, households: int) -> None:
                     for a in users.list_users(store)]
     else:
         accounts = demo_data.load(store, households_per_village=households)
+        from .campaign import load_campaign
+        from .disputes import demo as demo_disputes
+        demo_disputes.load(store, _grid(), load_campaign(current_app.config["CAMPAIGN_FILE"]),
+                           current_app.config["FORMS_DIR"])
     _build_portal_quietly()
     click.echo("演示账号：")
     for account in accounts:
@@ -168,18 +173,22 @@ def user() -> None:
 @user.command("add", help="添加或更新账号（更新时该账号已有的登录全部结束）。AREA 为区县、乡镇或村的代码"
                            "（调查员可多个）。密码至少10位，不能是常见密码、连续字符或包含用户名。")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["city_admin", "district_admin", "township_staff", "enumerator"]),
-              required=True)
+@click.option("--role", type=click.Choice(["city_admin", "district_admin", "township_staff", "enumerator",
+                                           "department"]), required=True)
 @click.option("--area", multiple=True, required=True, help="负责区域代码，可重复")
+@click.option("--department", default="", help="部门经办人员的部门代码（如 tax、hrss、medical）")
 @click.option("--name", "display_name", default="")
 @click.password_option(prompt="密码", confirmation_prompt="再次输入密码")
 @with_appcontext
-def user_add(username: str, role: str, area: tuple[str, ...], display_name: str,
+def user_add(username: str, role: str, area: tuple[str, ...], department: str, display_name: str,
              password: str) -> None:
     from . import users
+    from .campaign import load_campaign
+    known = [key for key, _name in load_campaign(current_app.config["CAMPAIGN_FILE"]).disputes.departments]
     try:
         account = users.add_user(_store(), _grid(), username=username, password=password,
-                                 role=role, area=list(area), display_name=display_name)
+                                 role=role, area=list(area), display_name=display_name,
+                                 department=department, departments=known)
     except users.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"已保存账号 {account.username}（{account.role_name}）；该账号此前的登录（如有）均已结束。")
@@ -329,7 +338,7 @@ def submissions_import(path: str, username: str | None) -> None:
     scope = registry.Scope(_grid().villages_of_area(account["area"]), username)
     outcomes = outbox_import.load(_store(), scope, data)
     for outcome in outcomes:
-        what = {"household": "家庭户", "payment": "缴费"}.get(outcome.kind, "人员")
+        what = {"household": "家庭户", "payment": "缴费", "dispute": "争议"}.get(outcome.kind, "人员")
         tail = f" {outcome.ref}" + (f" 回执号 {outcome.receipt}" if outcome.receipt else "")
         click.echo(f"  {outcome.label}（{what}）：{outcome.result}{tail if outcome.ref else ''}")
     failed = sum(1 for o in outcomes if not o.ok)

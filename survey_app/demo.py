@@ -114,16 +114,23 @@ def load(store: Store, *, households_per_village: int = 24, seed: int = 2026,
     return create_accounts(store, loaded)
 
 
+# One account per department the dispute desk routes to most, named by its key (campaign file).
+DEMO_DEPARTMENTS = (("tax", "区税务局经办人"), ("medical", "区医保局经办人"), ("task_force", "征缴工作专班"))
+
+
 def create_accounts(store: Store, loaded: grid.Grid) -> list[dict[str, str]]:
     first_township = loaded.townships[0]
     plan = [("admin", "district_admin", DISTRICT[0], "区县管理员"),
             ("township", "township_staff", first_township["code"], f"{first_township['name']}工作人员")]
     plan += [(f"e{v['code'][-6:]}", "enumerator", v["code"], f"{v['name']}网格员")
              for v in loaded.villages]
+    plan += [(key, users.DEPARTMENT_ROLE, DISTRICT[0], name) for key, name in DEMO_DEPARTMENTS]
     accounts = []
     for username, role, area, display in plan:
+        department = username if role == users.DEPARTMENT_ROLE else ""
         users.add_user(store, loaded, username=username, password=DEMO_PASSWORD, role=role,
-                       area=[area], display_name=display)
+                       area=[area], display_name=display, department=department,
+                       departments=[key for key, _name in DEMO_DEPARTMENTS])
         accounts.append({"username": username, "password": DEMO_PASSWORD, "role": role,
                          "area": " / ".join(loaded.path_names(area))})
     return accounts

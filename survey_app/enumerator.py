@@ -34,7 +34,8 @@ bp = Blueprint("enumerator", __name__, url_prefix="/e")
 PUBLIC_ENDPOINTS = ("enumerator.service_worker", "enumerator.manifest")  # no personal data in them
 SHELLS = {"home": "enumerator/home.html", "village": "enumerator/village.html",
           "household": "enumerator/household.html", "form": "enumerator/person_form.html",
-          "household-form": "enumerator/household_form.html", "pay": "enumerator/pay.html"}
+          "household-form": "enumerator/household_form.html", "pay": "enumerator/pay.html",
+          "dispute": "enumerator/dispute.html"}
 STATIC_CACHED = ("app.css", "app.js", "field.js", "favicon.svg", "icon-192.png")
 
 
@@ -234,5 +235,5 @@ def manifest():
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
 
 
-# 征缴 at the door: recording a payment, reminders, the agent's remittance sheet
-from . import enumerator_collection, enumerator_remittance  # noqa: E402,F401
+# 征缴 at the door: recording a payment, reminders, the agent's remittance sheet; disputes heard there
+from . import enumerator_collection, enumerator_disputes, enumerator_remittance  # noqa: E402,F401

@@ -4,9 +4,11 @@ A phone that cannot upload (broken, no signal for weeks) exports its outbox to a
 file.  Loading it applies the same rules as the API: each form by its uuid (a form
 already received is a replay, the same uuid with other content a conflict),
 households before the people registered in them, and only inside the area of
-the account the forms belong to.  Drafts in the file are kept too: a person's
-draft is saved as 暂存 (visited, incomplete, finished later from any phone), a
-household's draft only when it is complete.  Nothing is changed by a form that
+the account the forms belong to.  Payments and disputes heard at the door (征缴争议)
+go through the same checks as their API calls, the account as their receiver.
+Drafts in the file are kept too: a person's draft is saved as 暂存 (visited,
+incomplete, finished later from any phone), a household's or a dispute's draft
+only when it is complete.  Nothing is changed by a form that
 is refused; the report says, form by form, what happened.
 """
 
@@ -17,8 +19,9 @@ from typing import Any
 
 import orjson
 
-from . import registry, state
+from . import api_disputes, registry, state
 from .collection import ledger
+from .disputes import ledger as dispute_ledger
 from .formdef import FormDefinition
 from .registry import Conflict, Duplicate, Invalid, NotFound, Scope
 from .store import Store
@@ -71,9 +74,13 @@ def _as_item(draft: dict[str, Any]) -> dict[str, Any]:
     payload = {**values, "uuid": draft.get("uuid")}
     if draft.get("kind") == "person":
         payload.update(household=draft.get("household"), incomplete=True)
-        if draft.get("person"):
-            payload["person"] = draft["person"]
+    if draft.get("kind") == "dispute":  # a dispute has no 暂存: a draft complete enough goes in
+        payload.update(village=draft.get("village"), household=draft.get("household"))
+    if draft.get("kind") in ("person", "dispute") and draft.get("person"):
+        payload["person"] = draft["person"]
     name = values.get("name") or values.get("head_name") or "（未填姓名）"
+    if draft.get("kind") == "dispute":
+        name = f"争议登记 · 当事人 {values.get('party_name') or '（未填姓名）'}"
     return {"kind": draft.get("kind"), "village": draft.get("village"), "household": draft.get("household"),
             "payload": payload, "label": f"{name}（草稿）", "created": draft.get("updated", 0)}
 
@@ -91,6 +98,8 @@ def _one(store: Store, scope: Scope, item: dict[str, Any], new_households: dict[
             done = ledger.record(store, scope, state.rates(), state.payment_channels(), payload,
                                  source="field")
             return Outcome(label, kind, "已有（重复提交）" if done.replayed else "已导入", done.person)
+        if kind == "dispute":
+            return _dispute(store, scope, label, payload)
         if kind != "person":
             return Outcome(label, str(kind), "未导入：未知的表单类型")
         home = str(item.get("household") or payload.get("household") or "")
@@ -110,6 +119,16 @@ def _one(store: Store, scope: Scope, item: dict[str, Any], new_households: dict[
         return Outcome(label, str(kind), "未导入：该 uuid 已用于内容不同的提交")
     except NotFound:
         return Outcome(label, str(kind), "未导入：家庭户不存在或不在该账号的范围内")
+
+
+def _dispute(store: Store, scope: Scope, label: str, payload: dict[str, Any]) -> Outcome:
+    """A dispute heard at the door, taken in as ``POST /api/v1/disputes`` does, the file's account
+    as its first receiver (首接)."""
+    campaign = state.campaign()
+    ctx = dispute_ledger.Context(store, dispute_ledger.Viewer(scope.villages, scope.username),
+                                 campaign.disputes, campaign.workdays)
+    ref, replayed = api_disputes.take_in(ctx, state.dispute_form(), scope, payload)
+    return Outcome(label, "dispute", "已有（重复提交）" if replayed else "已导入", ref)
 
 
 def _form() -> FormDefinition:

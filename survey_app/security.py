@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, redirect, render_template, request, url_for
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from . import state, users
@@ -49,6 +49,8 @@ def _unauthorized():
 def _csrf_failed(error: CSRFError):
     message = _("页面已过期或来源不明，请刷新页面后重新提交。")
     if request.path.startswith("/api/"):
+        if not current_user.is_authenticated:  # no session at all: what login_required says
+            return _unauthorized()
         return jsonify(error="csrf", message=message), 400
     return render_template("error.html", title=_("无法提交"), message=message), 400
 
@@ -58,7 +60,7 @@ def _security_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
-    if request.path.startswith(("/e/", "/s/", "/api/", "/q/")):
+    if request.path.startswith(("/e/", "/s/", "/d/", "/api/", "/q/")):
         response.headers["Cache-Control"] = "no-store"  # personal data stays off shared caches
     if current_app.config["HTTPS"] and current_app.config["HSTS_SECONDS"]:
         # the browser itself refuses plain http from then on: no first request to intercept

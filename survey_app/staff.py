@@ -115,8 +115,10 @@ def _trail(code: str) -> list[dict]:
 
 def _render_area(unit: dict | None, trail: list[dict], rows: list[dict], total: dict,
                  groups: list[tuple[dict, list[dict]]]):
+    from .desk_items import area_panel  # the dispute desk's panel (imported late: desk imports much)
     return render_template("staff/area.html", unit=unit, trail=trail, rows=rows, total=total,
                            groups=groups, reasons=_reason_labels(),
+                           disputes=area_panel(unit["code"] if unit else None),
                            coverage_chart=charts.coverage_bars(rows, _("各单位登记进度")) if rows else None,
                            **_dashboard(total))
 

@@ -54,16 +54,21 @@ ACTIONS = {
     "download_roll": lazy("下载征收清册"), "download_reminders": lazy("下载缴费提醒单"),
     "collection_csv": lazy("导出征缴进度 CSV"), "collection_xlsx": lazy("导出征缴进度 Excel"),
     "remittance_csv": lazy("导出报解单 CSV"), "remittance_xlsx": lazy("导出报解单 Excel"),
+    "dispute_stats_csv": lazy("导出争议统计 CSV"), "dispute_stats_xlsx": lazy("导出争议统计 Excel"),
+    "dispute_ledger_csv": lazy("导出争议台账 CSV"), "dispute_ledger_xlsx": lazy("导出争议台账 Excel"),
+    "dispute_read_item": lazy("查看争议事项"), "dispute_read_payments": lazy("争议事项中查看缴费记录"),
 }
 SYSTEM_ACTIONS = ("login", "login_failed", "logout", "user_added", "user_area_changed", "password_reset",
                   "password_changed", "user_disabled", "user_enabled", "user_removed", "export_csv",
                   "export_xlsx", "stats_csv", "stats_xlsx", "compare", "compare_rosters",
                   "duplicate_id_number", "print_progress", "collection_csv", "collection_xlsx",
-                  "remittance_csv", "remittance_xlsx")
+                  "remittance_csv", "remittance_xlsx", "dispute_stats_csv", "dispute_stats_xlsx",
+                  "dispute_ledger_csv", "dispute_ledger_xlsx")
 READ_ACTIONS = ("read_village", "read_household", "read_person", "api_bundle", "api_read_household",
                 "api_read_person", "download_forms", "download_collection", "download_roster",
                 "download_progress", "review_list", "review_read_person", "read_roll",
-                "api_read_payments", "download_roll", "download_reminders")
+                "api_read_payments", "download_roll", "download_reminders", "dispute_read_item",
+                "dispute_read_payments")
 
 
 class Visibility:

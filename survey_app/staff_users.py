@@ -3,7 +3,8 @@
 Routes on ``staff.bp`` (its login and staff checks apply).  Who manages whom:
 
 * a city administrator: the district administrators of its districts;
-* a district administrator: the township staff of its townships and the enumerators of its villages;
+* a district administrator: the township staff of its townships, the enumerators of its villages
+  and the departments' people (部门经办人员: 税务, 人社, 医保 …) who handle dispute items there;
 * township staff: the enumerators of their villages.
 
 An account is the manager's when its role is one of those and every unit of its area lies in
@@ -26,7 +27,8 @@ from .i18n import _
 from .passwords import password_problems
 from .staff import bp
 
-MANAGES = {"city_admin": ("district_admin",), "district_admin": ("township_staff", "enumerator"),
+MANAGES = {"city_admin": ("district_admin",),
+           "district_admin": ("township_staff", "enumerator", "department"),
            "township_staff": ("enumerator",)}
 # Temporary passwords are read out or written down: no look-alike characters (as tokens.ALPHABET).
 TEMPORARY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -79,6 +81,13 @@ def _picker(role: str, ticked: list[str], query: str) -> list[dict[str, Any]]:
     return list(groups.values())
 
 
+def role_label(account: users.Account) -> str:
+    """The role as lists show it: a department's people with their department's name."""
+    if account.department:
+        return f"{account.role_name}（{state.campaign().disputes.department_name(account.department)}）"
+    return account.role_name
+
+
 def area_names(codes) -> str:
     grid = state.current_grid()
     return "、".join((grid.get(c) or {"name": c})["name"] for c in codes)
@@ -123,7 +132,7 @@ def users_list():
     accounts = [a for a in _accounts()
                 if not query or query in a.username or query in a.display_name or query in area_names(a.area)]
     return render_template("staff/users.html", accounts=accounts, q=query, roles=_roles(),
-                           role_names=users.ROLES, area_names=area_names,
+                           role_names=users.ROLES, area_names=area_names, role_label=role_label,
                            manages="、".join(users.ROLES[r] for r in _roles()))
 
 
@@ -145,7 +154,8 @@ def users_new():
         try:
             users.add_user(state.store(), state.current_grid(), username=username, password=password,
                            role=role, area=area, display_name=form.get("display_name", "").strip(),
-                           actor=current_user.username, new=True, must_change=True)
+                           actor=current_user.username, new=True, must_change=True,
+                           **_department_given(role))
         except users.AccountError as exc:
             problems = str(exc).split("；")
     if problems:
@@ -154,9 +164,17 @@ def users_new():
                            generated=generated, created=True)
 
 
+def _department_given(role: str) -> dict[str, Any]:
+    if role != users.DEPARTMENT_ROLE:
+        return {}
+    return {"department": request.form.get("department", ""),
+            "departments": [key for key, _name in state.campaign().disputes.departments]}
+
+
 def _new_form(role: str, query: str, problems: list[str], status: int = 200):
     ticked = request.form.getlist("area")
     return render_template("staff/users_new.html", role=role, roles=_roles(), role_names=users.ROLES,
+                           departments=state.campaign().disputes.departments,
                            groups=_picker(role, ticked, query), q=query, problems=problems,
                            values=request.form, level_label=LEVEL_LABELS[users.ROLE_LEVEL[role]]), status
 
@@ -187,7 +205,7 @@ def _detail_page(account: users.Account, area_problems: list[str] = (),
     return render_template("staff/users_detail.html", account=account, role_names=users.ROLES,
                            groups=_picker(account.role, ticked, query), q=query,
                            area_problems=area_problems, reset_problems=reset_problems,
-                           area_names=area_names,
+                           area_names=area_names, role_label=role_label,
                            level_label=LEVEL_LABELS[users.ROLE_LEVEL[account.role]]), \
         422 if area_problems or reset_problems else 200
 

@@ -74,3 +74,20 @@ def rates() -> Rates:
 def payment_channels() -> list[str]:
     """The channels a person may pay by: the registration form's list (the one place they are named)."""
     return [c.value for c in registration_form().field("payment_channel").choices]
+
+
+def dispute_form() -> formdef.FormDefinition:
+    return formdef.load(current_app.config["FORMS_DIR"], "dispute")
+
+
+def dispute_context():
+    """The dispute ledger as the logged-in user may use it (disputes/ledger.py decides per item):
+    staff their area's items, a department's people what was routed to their department in their
+    area, anyone the items they took in."""
+    from .disputes.ledger import Context, Viewer  # the ledger builds on registry, as this module
+    if not current_user.is_authenticated:
+        abort(401)
+    viewer = Viewer(current_user.dispute_villages(current_grid()), current_user.username,
+                    frozenset([current_user.department]) if current_user.department else frozenset(),
+                    staff=current_user.is_staff)
+    return Context(store(), viewer, campaign().disputes, campaign().workdays)

@@ -27,7 +27,7 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,12 +46,16 @@ ROLES = {
     "district_admin": "区县管理员",
     "township_staff": "乡镇（街道）工作人员",
     "enumerator": "入户调查员（网格员）",
+    "department": "部门经办人员",
 }
 
 
 ROLE_LEVEL = {"city_admin": "city", "district_admin": "district", "township_staff": "township",
-              "enumerator": "village"}
+              "enumerator": "village", "department": "district"}
 STAFF_ROLES = ("city_admin", "district_admin", "township_staff")
+# A department's people (税务, 人社, 医保 …) work on the dispute items routed to their department in
+# their district: office users, but not staff (no registration data, no coverage pages).
+DEPARTMENT_ROLE = "department"
 MAX_NAME_LENGTH = 32
 # A mobile number or an ID number (18 or 15 digits): never a username or display name (the audit
 # keeps both).  A 12-digit village code is neither: e610802101001 names the enumerator of a village.
@@ -71,6 +75,7 @@ class Account:
     session_token: str = ""
     disabled: bool = False
     must_change: bool = False  # a password someone else set: changed before anything else
+    department: str = ""  # the department key (campaign file, [[disputes.departments]]) of that role
 
     # Flask-Login protocol
     is_authenticated = True
@@ -91,27 +96,44 @@ class Account:
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
 
+    @property
+    def is_department(self) -> bool:
+        return self.role == DEPARTMENT_ROLE
+
+    @property
+    def is_office(self) -> bool:
+        """Works at a desk, not at doors: the office's shorter idle limit applies."""
+        return self.is_staff or self.is_department
+
     def villages(self, grid: Grid) -> frozenset[str]:
-        """Every village this account may read or write — the whole of its scope."""
+        """Every village whose registrations this account may read or write.  None for a
+        department's people: their area bounds the dispute items they see, nothing more."""
+        return frozenset() if self.is_department else grid.villages_of_area(self.area)
+
+    def dispute_villages(self, grid: Grid) -> frozenset[str]:
+        """The villages whose dispute items this account may see (with the ledger's own rules)."""
         return grid.villages_of_area(self.area)
 
 
 def _account(record: dict[str, Any], token: str = "") -> Account:
     return Account(record["username"], record["role"], record.get("display_name", ""),
                    tuple(record["area"]), token, bool(record.get("disabled")),
-                   bool(record.get("must_change")))
+                   bool(record.get("must_change")), str(record.get("department") or ""))
 
 
 def add_user(store: Store, grid: Grid, *, username: str, password: str, role: str,
              area: list[str], display_name: str = "", actor: str = "", new: bool = False,
-             must_change: bool = False) -> Account:
+             must_change: bool = False, department: str = "",
+             departments: Collection[str] = ()) -> Account:
     """Save an account (``canbao user add`` replaces one of the same name).
 
     ``new``: refuse a name already taken (a manager in the browser creates, never overwrites).
     ``actor``: put the creation on the system audit under that name.  ``must_change``: the
     password was chosen by someone else, so its owner changes it at first login.
+    ``department``: a department account's department, one of ``departments`` (the campaign's).
     """
     problems = _user_problems(grid, username, password, role, area)
+    problems += department_problems(role, department, departments)
     if display_name and (len(display_name) > MAX_NAME_LENGTH or _NUMBER_RUN.search(display_name)
                          or not display_name.isprintable()):
         problems.append(f"姓名最多{MAX_NAME_LENGTH}个字，且不能含手机号或身份证号")
@@ -123,6 +145,7 @@ def add_user(store: Store, grid: Grid, *, username: str, password: str, role: st
         "password_hash": generate_password_hash(password),
         "generation": _new_generation(),  # saving an account again ends its sessions
         "must_change": must_change,
+        **({"department": department} if role == DEPARTMENT_ROLE else {}),
     }
     with store.transaction(Store.USERS, *([Store.SYSTEM] if actor else [])) as shards:
         if new and shards[Store.USERS].find_one("users", username=username) is not None:
@@ -130,7 +153,7 @@ def add_user(store: Store, grid: Grid, *, username: str, password: str, role: st
         shards[Store.USERS].upsert("users", record, username=username)
         if actor:
             write_audit(shards[Store.SYSTEM], Scope(frozenset(), actor), "user_added", username,
-                        role=role, area=",".join(area))
+                        role=role, area=",".join(area), **({"department": department} if department else {}))
     return _account(record)
 
 
@@ -160,6 +183,14 @@ def _area_problems(grid: Grid, role: str, area: list[str]) -> list[str]:
         elif unit["level"] != expected_level:
             problems.append(f"{unit['name']}（{code}）不是该角色对应的层级")
     return problems
+
+
+def department_problems(role: str, department: str, departments: Collection[str]) -> list[str]:
+    if role != DEPARTMENT_ROLE:
+        return ["只有部门经办人员账号属于部门"] if department else []
+    if department not in departments:
+        return [f"部门应为 {'、'.join(departments) or '（争议台账未设部门）'} 之一"]
+    return []
 
 
 def list_users(store: Store) -> list[Account]:
@@ -345,7 +376,7 @@ def account_for_session(store: Store, token: str, *, idle_minutes: float = 0,
     if record is None or record.get("disabled") or record.get("generation") != session.get("generation"):
         return None
     account = _account(record, token)
-    idle = staff_idle_minutes if account.is_staff and staff_idle_minutes is not None else idle_minutes
+    idle = staff_idle_minutes if account.is_office and staff_idle_minutes is not None else idle_minutes
     seen = session.get("seen", at)
     if idle and at - seen > idle * 60:
         return None

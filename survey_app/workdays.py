@@ -32,6 +32,11 @@ class WorkCalendar:
             return True
         return day not in self.holidays and day.weekday() < 5
 
+    def covers(self, day: dt.date) -> bool:
+        """Whether the calendar holds that day's year (the State Council publishes each year's
+        holidays in November or December: until then, a later year counts weekends only)."""
+        return any(d.year == day.year for d in self.holidays | self.workdays)
+
     def add(self, start: dt.date, days: int) -> dt.date:
         """The ``days``-th working day after ``start`` (``start`` itself is not counted: a matter
         received on Friday with a limit of one working day is due on Monday)."""

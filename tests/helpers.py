@@ -35,3 +35,14 @@ def answers(**overrides) -> dict:
 
 def submission(household: str, **overrides) -> dict:
     return {"uuid": str(uuid.uuid4()), "household": household, **answers(**overrides)}
+
+
+class Instant:
+    """The campaign clock (``clock.utc_now``) at 10:00 Beijing time of ``day``; move ``day`` to
+    let working days pass without waiting."""
+
+    def __init__(self, day: dt.date = dt.date(2026, 9, 1)):
+        self.day = day
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime(self.day.year, self.day.month, self.day.day, 2, 0, tzinfo=dt.UTC)

@@ -143,7 +143,7 @@ def test_web_form_bytes_that_are_no_utf8_cannot_reach_the_store(auth, client, st
 # -- 405 ------------------------------------------------------------------------------------------
 URL_VALUES = {"village": VILLAGE_A, "ref": f"{VILLAGE_A}.1", "code": VILLAGE_A, "fmt": "xlsx",
               "change": "disable", "doc_id": 1, "filename": "app.css", "path": "index.html", "kind": "home",
-              "form_id": "registration", "token": "ABCD2345", "relative": "x.pdf"}
+              "form_id": "registration", "token": "ABCD2345", "relative": "x.pdf", "step": "reply"}
 
 
 def test_every_405_names_the_allowed_methods(app, client):

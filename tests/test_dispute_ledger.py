@@ -1,5 +1,5 @@
 """The dispute ledger's core (seed 003): an item's whole life, its deadlines in working days,
-and who may see or act on it.  Pages, department accounts and statistics come later."""
+and who may see or act on it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from helpers import Instant
 
 from survey_app import clock, formdef
 from survey_app.campaign import load_campaign
@@ -20,14 +21,6 @@ CAMPAIGN = load_campaign("content/data/campaign.toml")
 INTAKE = {"party_name": "李秀兰", "party_phone": "13912345678", "channel": "visit",
           "category": "records", "content": "去年已经在村里交过钱，名单上却显示未缴。",
           "first_opinion": "收据在手，建议转税务核实入库情况。"}
-
-
-class Instant:
-    def __init__(self, day: dt.date):
-        self.day = day
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime(self.day.year, self.day.month, self.day.day, 2, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -45,9 +38,10 @@ def people(tmp_path):
         viewer = ledger.Viewer(frozenset(villages), username, frozenset(departments), staff)
         return ledger.Context(store, viewer, CAMPAIGN.disputes, CAMPAIGN.workdays)
     return {"enumerator": ctx("e001001"), "township": ctx("township", staff=True),
-            "tax": ctx("tax1", villages=(), departments=("tax",)),
-            "medical": ctx("med1", villages=(), departments=("medical",)),
-            "task_force": ctx("tf1", villages=(), departments=("task_force",)),
+            "tax": ctx("tax1", departments=("tax",)),
+            "medical": ctx("med1", departments=("medical",)),
+            "task_force": ctx("tf1", departments=("task_force",)),
+            "tax_elsewhere": ctx("tax2", villages=(OTHER_VILLAGE,), departments=("tax",)),
             "stranger": ctx("e002001", villages=(OTHER_VILLAGE,)),
             "other_township": ctx("township2", villages=(OTHER_VILLAGE,), staff=True)}
 
@@ -115,6 +109,8 @@ def test_who_may_see_and_act(people, today):
         ledger.transfer(people["enumerator"], ref, "tax", "网格员不能转办")
     assert "只能查看" in str(refused.value.errors["item"])
     ledger.transfer(people["township"], ref, "tax", "需核实")
+    with pytest.raises(NotFound):  # the same department in another county: not its item
+        ledger.get(people["tax_elsewhere"], ref)
     ledger.transfer(people["tax"], ref, "medical", "属医保职责")
     with pytest.raises(Invalid):  # tax handed it on: it may still read it, no longer act
         ledger.reply(people["tax"], ref, "答复", "phone")

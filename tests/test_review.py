@@ -500,7 +500,7 @@ def test_a_township_reviewer_returns_a_form_and_the_enumerators_phone_shows_it(a
             item = mobile.locator("#shell-list li", has_text="欧阳明")
             expect(item).to_contain_text("退回")
             expect(item).to_contain_text(COMMENT)
-            item.get_by_role("link").click()
+            item.locator('a[href*="/register"]').click()  # the row's own link, not its 争议/缴费 actions
             mobile.wait_for_url(re.compile(rf"/register\?person={re.escape(ref)}$"))
             field.set_offline(False)
         finally:

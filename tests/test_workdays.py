@@ -41,6 +41,7 @@ def test_the_campaign_file_carries_the_calendar():
     calendar = load_campaign("content/data/campaign.toml").workdays
     assert D(2026, 10, 1) in calendar.holidays
     assert calendar.is_workday(D(2026, 10, 10))
+    assert calendar.covers(D(2026, 12, 31)) and not calendar.covers(D(2027, 1, 1))
 
 
 def test_a_bad_calendar_is_refused_with_its_reason():

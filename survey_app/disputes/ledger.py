@@ -2,9 +2,10 @@
 
 Items live in their township's ledger shard (``Store.disputes``).  Who may see an
 item (:class:`Viewer`): staff whose area holds its village, members of a
-department it was ever routed to, and the person who took it in; anyone else
-gets NotFound, as for an item that does not exist.  Who may act on it: staff of
-its area and members of a department holding it now.
+department it was ever routed to whose area holds it, and the person who took
+it in; anyone else gets NotFound, as for an item that does not exist.  Who may
+act on it: staff of its area and members of a department holding it now, in
+their area.
 
 The party's phone is kept in the item's answers only: events, audit entries and
 logs name the item by its number.
@@ -39,13 +40,16 @@ class Viewer:
     staff: bool = False
 
     def may_see(self, item: Mapping[str, Any]) -> bool:
-        return (self.staff and item["village"] in self.villages) \
-            or bool(self.departments & set(item.get("held_by", ()))) \
-            or item.get("received_by") == self.username
+        return self._covers(item, "held_by") or item.get("received_by") == self.username
 
     def may_act(self, item: Mapping[str, Any]) -> bool:
-        return (self.staff and item["village"] in self.villages) \
-            or bool(self.departments & set(item.get("holders", ())))
+        return self._covers(item, "holders")
+
+    def _covers(self, item: Mapping[str, Any], holders: str) -> bool:
+        """Staff: any item of their area.  A department: what it holds (or held), in its area."""
+        if item["village"] not in self.villages:
+            return False
+        return self.staff or bool(self.departments & set(item.get(holders, ())))
 
 
 @dataclass(frozen=True)

@@ -270,7 +270,7 @@
     var kind = form.getAttribute("data-kind");
     return {
       kind: kind,
-      household: kind === "person" ? parts[2] : null,
+      household: kind === "household" ? null : parts[2],  // a person's or a dispute's
       village: kind === "household" ? parts[2] : (parts[2] || "").split(".")[0],
       person: params.get("person") || null,
       draft: params.get("draft"),
@@ -299,7 +299,7 @@
     var ctx = context(form);
     if (ctx.paper) return;  // a printed form's code is bound by the plain POST, online
     var shell = document.body.getAttribute("data-shell");
-    var draftId = ctx.draft || (ctx.person ? "p:" + ctx.person : null);
+    var draftId = ctx.draft || (ctx.person ? ctx.kind[0] + ":" + ctx.person : null);  // p: or d:
     var loaded = Promise.resolve();
     if (shell) loaded = fillShell(form, ctx);
     loaded.then(function () {
@@ -365,18 +365,10 @@
     return existing.then(function (old) {
       // A uuid already used with other content cannot be sent again: this form gets a new one.
       var uuid = old && old.error && old.error.code === "uuid_conflict" ? C.rules.uuid() : form.elements.uuid.value;
-      var payload = Object.assign({ uuid: uuid }, values);
-      if (ctx.kind === "person") {
-        payload.household = ctx.household;
-        if (ctx.person) payload.person = ctx.person;
-        if (incomplete) payload.incomplete = true;
-      }
-      var item = { uuid: uuid, user: document.body.getAttribute("data-user"), kind: ctx.kind,
-        village: ctx.village, household: ctx.kind === "household" ? "new-" + uuid : ctx.household,
-        person: ctx.person, payload: payload, label: values.name || values.head_name || "",
-        householdLabel: document.querySelector("[data-fill=head-name]") ?
-          document.querySelector("[data-fill=head-name]").textContent : "",
-        created: old ? old.created : Date.now(), attempts: 0, notBefore: 0, state: "waiting" };
+      var head = document.querySelector("[data-fill=head-name]");
+      var item = Object.assign(C.rules.entry(ctx, values, uuid, old, Date.now(), incomplete), {
+        user: document.body.getAttribute("data-user"), label: C.rules.label(ctx.kind, values, text),
+        householdLabel: head ? head.textContent : "" });
       var writes = [db.put("outbox", item)];
       if (old && old.uuid !== uuid) writes.push(db.del("outbox", old.uuid));
       if (draftId) writes.push(db.del("drafts", draftId));
@@ -398,7 +390,10 @@
         showErrors(form, now.error.errors, now.error.message);
         return;
       }
-      if (now && now.state === "done") return leave(ctx, now, { saved: now.receipt, missing: (now.missing || []).length });
+      if (now && now.state === "done") {
+        return leave(ctx, now, now.kind === "dispute" ? { disputed: now.receipt }
+          : { saved: now.receipt, missing: (now.missing || []).length });
+      }
       return leave(ctx, item, { queued: 1 });
     });
   }
@@ -434,6 +429,14 @@
         document.querySelectorAll("[data-fill=head-name]").forEach(function (n) { n.textContent = found.household.head_name; });
         document.querySelectorAll("[data-fill=household-link]").forEach(function (a) { a.href = "/e/h/" + ctx.household; });
         var person = found.persons.filter(function (p) { return p.id === ctx.person; })[0];
+        if (ctx.kind === "dispute") {  // the member it is about: named, and the party by default
+          if (!person) return;
+          document.querySelectorAll("[data-fill=person-name]").forEach(function (n) {
+            n.textContent = person.answers.name;
+            n.parentNode.hidden = false;
+          });
+          return fill(form, { party_name: person.answers.name });
+        }
         var defaults = { hukou_address: found.household.address, residence: found.household.address, situation: "living" };
         fill(form, Object.assign(defaults, person ? person.answers : {}));
       });

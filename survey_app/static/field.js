@@ -12,6 +12,8 @@
   var STALE_MS = 7 * 24 * 3600 * 1000;   // older data is refused until refreshed
   var REFRESH_MS = 2 * 3600 * 1000;      // refreshed by itself when older than this and online
   var SEND_TIMEOUT_MS = 20000;
+  // Kinds of item that go as they were queued, each to its own endpoint.
+  var ENDPOINTS = { payment: "/api/v1/payments", dispute: "/api/v1/disputes" };
 
   // -- rules --------------------------------------------------------------------------
   var rules = {
@@ -52,7 +54,7 @@
     },
     // The request an item makes: household items and person items go to their own endpoints.
     request: function (item, items) {
-      if (item.kind === "payment") return { url: "/api/v1/payments", body: item.payload };
+      if (ENDPOINTS[item.kind]) return { url: ENDPOINTS[item.kind], body: item.payload };
       if (item.kind === "household") {
         return { url: "/api/v1/villages/" + item.village + "/households", body: item.payload };
       }
@@ -71,7 +73,9 @@
       body = body || {};
       if (v === "done") {
         out.state = "done";
-        out.receipt = body.receipt || (item.kind === "payment" && item.payload.receipt_no) || "";
+        // a dispute's number is what the enumerator quotes to the party
+        out.receipt = body.receipt || (item.kind === "payment" && item.payload.receipt_no) ||
+          (item.kind === "dispute" && body.id) || "";
         out.ref = body.id || body.person || "";
         out.missing = body.missing || [];
         out.doneAt = now;
@@ -99,6 +103,26 @@
       });
       return schemes;
     },
+    // The outbox item a form of the phone makes (app.js): the payload as the API takes it, with
+    // where it belongs.  A corrected item keeps the person it was about and its place in line.
+    entry: function (ctx, values, uuid, old, now, incomplete) {
+      var payload = Object.assign({ uuid: uuid }, values);
+      var person = ctx.person || (old && old.person) || null;
+      if (ctx.kind !== "household") {
+        payload.household = ctx.household;
+        if (person) payload.person = person;
+      }
+      if (ctx.kind === "dispute") payload.village = ctx.village;
+      if (ctx.kind === "person" && incomplete) payload.incomplete = true;
+      return { uuid: uuid, kind: ctx.kind, village: ctx.village, person: person, payload: payload,
+        household: ctx.kind === "household" ? "new-" + uuid : ctx.household,
+        created: old ? old.created : now, attempts: 0, notBefore: 0, state: "waiting" };
+    },
+    // What the outbox list calls an item: a dispute by its party's name, never the phone number.
+    label: function (kind, values, T) {
+      return kind === "dispute" ? T("dispute_label").replace("%n", values.party_name || "")
+        : values.name || values.head_name || "";
+    },
     stale: function (refreshedAt, now) { return !refreshedAt || now - refreshedAt > STALE_MS; },
     // Forms the township returned (初审), as the phone's data has them: not those corrected on
     // this phone since (an outbox item for the person made after the return).
@@ -106,7 +130,7 @@
       return persons.filter(function (p) {
         if (p.status !== "registered" || !p.review || p.review.state !== "returned") return false;
         var at = Date.parse(p.review.at || "") || 0;
-        return !outbox.some(function (o) { return o.person === p.id && o.created > at; });
+        return !outbox.some(function (o) { return o.kind === "person" && o.person === p.id && o.created > at; });
       });
     },
     uuid: function () {
@@ -242,7 +266,7 @@
   function T(key) {
     if (!texts) {
       texts = {};
-      ["canbao-text", "pay-text"].forEach(function (id) {  // pay-text: the payment pages' own
+      ["canbao-text", "pay-text", "dispute-text"].forEach(function (id) {  // the pages' own texts
         var block = document.getElementById(id);
         if (block) Object.assign(texts, JSON.parse(block.textContent));
       });
@@ -479,13 +503,16 @@
     if (!target) return;
     target.textContent = "";
     work.drafts.forEach(function (d) {
-      var href = "/e/h/" + encodeURIComponent(d.household) + (d.kind === "household" ? "" : "/register?draft=" + d.id);
-      target.appendChild(itemLink(href, d.values.name || d.values.head_name || T("unnamed"),
+      var href = "/e/h/" + encodeURIComponent(d.household) + (d.kind === "household" ? ""
+        : d.kind === "dispute" ? "/dispute?draft=" + d.id + (d.person ? "&person=" + d.person : "")
+        : "/register?draft=" + d.id);
+      target.appendChild(itemLink(href, rules.label(d.kind, d.values, T) || T("unnamed"),
         T("draft_saved").replace("%t", new Date(d.updated).toLocaleString("zh-CN", { hour12: false })),
         badge("part", T("draft"))));
     });
     work.outbox.forEach(function (o) {
       var href = o.kind === "payment" ? "/e/p/" + o.person + "/pay" + (o.state === "done" ? "" : "?outbox=" + o.uuid)
+        : o.kind === "dispute" ? (o.state === "done" ? "/e/disputes" : "/e/h/" + o.household + "/dispute?outbox=" + o.uuid + (o.person ? "&person=" + o.person : ""))
         : o.kind === "household" ? "/e/h/" + (o.state === "done" ? o.ref : "new-" + o.uuid)
         : "/e/h/" + encodeURIComponent(o.household) + "/register?" +
           (o.state === "done" ? "person=" + o.ref : "outbox=" + o.uuid);
@@ -559,15 +586,14 @@
     var ref = pathParts()[2];
     var params = new URLSearchParams(location.search);
     var notice = document.getElementById("page-notice");
-    if (notice && (params.get("saved") || params.get("queued"))) {
-      notice.textContent = params.get("queued") ? T("queued")
-        : T(Number(params.get("missing")) ? "saved_missing" : "saved").replace("%r", params.get("saved"))
-          .replace("%n", params.get("missing"));
-      notice.hidden = false;
-      history.replaceState(null, "", location.pathname);
-    } else if (notice && params.get("paid")) {
-      notice.textContent = T("paid_notice").replace("%a", params.get("paid")) +
-        (params.get("receipt") ? " " + T("receipt_no").replace("%r", params.get("receipt")) : "");
+    var said = params.get("queued") ? T("queued")
+      : params.get("saved") ? T(Number(params.get("missing")) ? "saved_missing" : "saved")
+        .replace("%r", params.get("saved")).replace("%n", params.get("missing"))
+      : params.get("paid") ? T("paid_notice").replace("%a", params.get("paid")) +
+        (params.get("receipt") ? " " + T("receipt_no").replace("%r", params.get("receipt")) : "")
+      : params.get("disputed") ? T("dispute_saved").replace("%r", params.get("disputed")) : "";
+    if (notice && said) {
+      notice.textContent = said;
       notice.hidden = false;
       history.replaceState(null, "", location.pathname);
     }
@@ -594,18 +620,19 @@
       });
       document.querySelectorAll("[data-fill=village-link]").forEach(function (a) { a.href = "/e/v/" + f.village.code; });
       document.querySelectorAll("[data-fill=register-link]").forEach(function (a) { a.href = "/e/h/" + ref + "/register"; });
+      // a dispute names a household the server knows: not one found today and not yet uploaded
+      document.querySelectorAll("[data-fill=dispute-link]").forEach(function (a) { a.href = "/e/h/" + ref + "/dispute"; a.hidden = local; });
       var list = document.getElementById("shell-list");
       f.persons.forEach(function (p) {
         var href = "/e/h/" + ref + "/register?person=" + p.id;
-        if (back.indexOf(p.id) >= 0) {
-          list.appendChild(returnedItem(p, href, p.answers.id_number || ""));
-          return;
-        }
         var tail = p.status === "registered" ? badge("done", T("registered")) :
           p.status === "incomplete" ? badge("part", T("incomplete")) : badge("todo", T("pending"));
-        var row = itemLink(href, p.answers.name || "", p.answers.id_number || "", tail);
-        if (p.collection) {  // on this year's roll: the payment page, as the server's page has it
-          row.className = "with-action";
+        var row = back.indexOf(p.id) >= 0 ? returnedItem(p, href, p.answers.id_number || "")
+          : itemLink(href, p.answers.name || "", p.answers.id_number || "", tail);
+        row.className = "with-action";  // a dispute about this member; a payment, as the server page has it
+        row.appendChild(el("a", { "class": "row-action", href: "/e/h/" + ref + "/dispute?person=" + p.id,
+                                  text: T("dispute") }));
+        if (p.collection) {
           row.appendChild(el("a", { "class": "row-action", href: "/e/p/" + p.id + "/pay",
                                     text: T(p.collection.owed_person ? "pay" : "paid_up") }));
         }

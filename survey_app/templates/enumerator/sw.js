@@ -31,6 +31,7 @@ function shellFor(path) {
   if (/^\/e\/h\/[^/]+\/register$/.test(path)) return "form";
   if (/^\/e\/p\/[^/]+$/.test(path)) return "form";
   if (/^\/e\/p\/[^/]+\/pay$/.test(path)) return "pay";
+  if (/^\/e\/h\/[^/]+\/dispute$/.test(path)) return "dispute";
   if (/^\/e\/h\/[^/]+$/.test(path)) return "household";
   if (/^\/e\/v\/[^/]+\/households\/new$/.test(path)) return "household-form";
   if (/^\/e\/v\/[^/]+$/.test(path)) return "village";
