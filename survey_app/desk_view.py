@@ -77,6 +77,8 @@ def row(item: Mapping[str, Any], ctx: ledger.Context, day: dt.date) -> dict[str,
         "class_label": CLASS_LABELS.get(item["level"], item["level"]),
         "reply_state": reply_state(item),
         "received_on": str(item.get("received_at", ""))[:10],
+        # the due date's year has no holidays in the campaign file yet: counted on weekends alone
+        "calendar_gap": not ctx.calendar.covers(dt.date.fromisoformat(item["due"])),
     }
 
 

@@ -314,3 +314,15 @@ def test_department_accounts_get_their_own_nav(app, people, today):
     page = text(people("township").get("/d/"))
     staff_nav = re.search(r'<nav class="staff-nav".*?</nav>', page, re.S).group(0)
     assert re.search(r'href="/d/" aria-current="page">争议台账', staff_nav)
+
+
+def test_a_due_date_in_a_year_without_holidays_says_so(people, today):
+    """Received late in December, a routine item falls due in January: the campaign file has no
+    holidays of that year yet, so its page warns that the limit counts weekends only."""
+    township = people("township")
+    ref = take_in(township)
+    assert "节假日安排尚未录入" not in text(township.get(f"/d/i/{ref}"))
+    today.day = dt.date(2026, 12, 29)
+    late = take_in(township)
+    page = text(township.get(f"/d/i/{late}"))
+    assert "2027 年的节假日安排尚未录入" in page and "2027-01-05" in page
