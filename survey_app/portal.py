@@ -78,6 +78,10 @@ class PublicUnit:
     children: tuple[PublicUnit, ...] = ()
     window: str = ""  # a township's service window (受理窗口), plain text
 
+    @property
+    def office_phone(self) -> str:
+        """The unit's own public line: its first contact with an office phone."""
+        return _first_phone(self.contacts)
 
     @property
     def page(self) -> str:

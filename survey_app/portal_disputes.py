@@ -54,10 +54,10 @@ class DisputeGuide:
 
 
 def _district_windows(district: PublicUnit) -> DistrictWindows:
-    own = next((c.office_phone for c in district.contacts if c.office_phone), "")
+    own = district.office_phone
     rows = []
     for town in district.children:
-        phone = next((c.office_phone for c in town.contacts if c.office_phone), "")
+        phone = town.office_phone
         rows.append(WindowRow(town.name, town.page, town.window, phone or own,
                               "" if phone or not own else district.name))
     return DistrictWindows(district.name, tuple(rows))
