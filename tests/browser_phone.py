@@ -8,48 +8,58 @@ import re
 import time
 
 from live_server import free_port, server_process
+from playwright.sync_api import sync_playwright
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 class Phone:
-    """A Chromium on a phone-sized screen, logged in as e001001, and the server it talks to."""
+    """A Chromium on a phone-sized screen, and the server it talks to (which a test may stop)."""
 
     def __init__(self, playwright, data_dir):
         self.data_dir = data_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        self.context = self.browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
-                                                has_touch=True, locale="zh-CN", base_url=self.base)
+        self.context = self.new_context()
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.server = None
+
+    def new_context(self, **extra):
+        return self.browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
+                                        has_touch=True, locale="zh-CN", base_url=self.base, **extra)
 
     @contextlib.contextmanager
     def serving(self):
-        with server_process(self.data_dir, port=self.port):
+        with server_process(self.data_dir, port=self.port) as (_base, process):
+            self.server = process
             yield
+            self.server = None
 
-    def login(self) -> None:
-        self.page.goto("/login")
-        self.page.get_by_label("用户名").fill("e001001")
-        self.page.get_by_label("密码").fill("canbao-demo")
-        self.page.get_by_role("button", name="登录").click()
-        self.page.wait_for_url(re.compile(r"/e/"))
-        self.ready()
-        self.page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
-        self.page.wait_for_function("() => Canbao.db.meta('refreshed').then(Boolean)")
+    def login(self, username: str = "e001001", page=None) -> None:
+        page = page or self.page
+        page.goto("/login")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill("canbao-demo")
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(re.compile(r"/e/"))
+        self.ready(page)
+        page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+        page.wait_for_function("() => Canbao.db.meta('refreshed').then(Boolean)")
 
-    def ready(self):
-        self.page.wait_for_function("() => window.Canbao && Canbao.page && Canbao.page.ready")
-        self.page.evaluate("Canbao.page.ready")
+    def ready(self, page=None):
+        page = page or self.page
+        page.wait_for_function("() => window.Canbao && Canbao.page && Canbao.page.ready")
+        page.evaluate("Canbao.page.ready")
 
-    def open(self, path: str):
-        self.page.goto(path)
-        self.ready()
-        return self.page
+    def open(self, path: str, page=None):
+        page = page or self.page
+        page.goto(path)
+        self.ready(page)
+        return page
 
     def outbox(self) -> list[dict]:
         return self.page.evaluate("Canbao.db.all('outbox')")
@@ -64,3 +74,15 @@ class Phone:
             self.page.evaluate("Canbao.page.upload()")
             time.sleep(0.3)
         raise AssertionError(f"not answered in {seconds} s: {self.outbox()}")
+
+
+@contextlib.contextmanager
+def phone_of(kind: type[Phone], data_dir):
+    """A fixture's body: the phone, closed afterwards; a script error on any page fails the test."""
+    with sync_playwright() as playwright:
+        device = kind(playwright, data_dir)
+        try:
+            yield device
+        finally:
+            device.browser.close()
+        assert device.errors == []

@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_phone import CHROMIUM_ARGS
 from helpers import new_id_number
 from live_server import running_server
-from playwright.sync_api import sync_playwright
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+from playwright.sync_api import expect, sync_playwright
 
 pytestmark = pytest.mark.browser
 
@@ -93,8 +91,9 @@ def test_wrong_answers_show_chinese_errors_beside_fields(phone):
     open_new_member_form(page)
     page.get_by_label("公民身份号码").fill("123456")
     page.get_by_role("button", name="保存", exact=True).click()
-    assert "18位" in page.locator("#field-id_number .error").inner_text()
-    assert page.locator("#field-name .error").inner_text() == "此项必填。"
+    # expect waits for the answer: read at once, the error may not be written yet (it failed so once)
+    expect(page.locator("#field-id_number .error")).to_contain_text("18位")
+    expect(page.locator("#field-name .error")).to_have_text("此项必填。")
     assert no_horizontal_scroll(page)
 
 

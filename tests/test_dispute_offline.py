@@ -14,8 +14,8 @@ import re
 
 import pytest
 from browser_phone import Phone as BasePhone
+from browser_phone import phone_of
 from conftest import VILLAGE_A
-from playwright.sync_api import sync_playwright
 
 from survey_app.campaign import load_campaign
 from survey_app.disputes import ledger
@@ -30,9 +30,9 @@ CAMPAIGN = load_campaign("content/data/campaign.toml")  # the server's (CANBAO_C
 
 
 class Phone(BasePhone):
-    def ready(self):
-        super().ready()
-        self.page.wait_for_function("() => !document.querySelector('form[data-kind]') || "
+    def ready(self, page=None):
+        super().ready(page)
+        (page or self.page).wait_for_function("() => !document.querySelector('form[data-kind]') || "
                                     "document.body.hasAttribute('data-ready')")
 
     def follow(self, link, url: str):
@@ -49,13 +49,8 @@ class Phone(BasePhone):
 
 @pytest.fixture
 def phone(data_dir):
-    with sync_playwright() as playwright:
-        device = Phone(playwright, data_dir)
-        try:
-            yield device
-        finally:
-            device.browser.close()
-        assert device.errors == []
+    with phone_of(Phone, data_dir) as device:
+        yield device
 
 
 def ledger_items(data_dir) -> list[dict]:

@@ -7,82 +7,30 @@ may be registered twice.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
 from pathlib import Path
 
 import pytest
+from browser_phone import Phone as BasePhone
+from browser_phone import phone_of
 from conftest import VILLAGE_A
 from helpers import new_id_number
-from live_server import free_port, server_process
-from playwright.sync_api import sync_playwright
 
 from survey_app import coverage
 from survey_app.store import LocalStore, Store
 
 pytestmark = pytest.mark.browser
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 HOUSE = f"{VILLAGE_A}.1"
 
 
-class Phone:
-    """A Chromium on a phone-sized screen, and the server it talks to (which a test may stop)."""
-
-    def __init__(self, playwright, data_dir):
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        self.context = self.new_context()
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.server = None
-
-    def new_context(self, **extra):
-        return self.browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
-                                        has_touch=True, locale="zh-CN", base_url=self.base, **extra)
-
-    @contextlib.contextmanager
-    def serving(self):
-        with server_process(self.data_dir, port=self.port) as (_base, process):
-            self.server = process
-            yield
-            self.server = None
-
+class Phone(BasePhone):
     def store(self) -> LocalStore:
         return LocalStore(self.data_dir)  # a fresh handle: what is on disk now
 
-    def login(self, username: str = "e001001", page=None) -> None:
-        page = page or self.page
-        page.goto("/login")
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill("canbao-demo")
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(re.compile(r"/e/"))
-        self.ready(page)
-        page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
-        page.wait_for_function("() => Canbao.db.meta('refreshed').then(Boolean)")
-
-    def ready(self, page=None):
-        page = page or self.page
-        page.wait_for_function("() => window.Canbao && Canbao.page && Canbao.page.ready")
-        page.evaluate("Canbao.page.ready")
-
-    def open(self, path: str, page=None):
-        page = page or self.page
-        page.goto(path)
-        self.ready(page)
-        return page
-
     def status(self) -> str:
         return self.page.locator("#phone-status [data-status]").inner_text()
-
-    def outbox(self) -> list[dict]:
-        return self.page.evaluate("Canbao.db.all('outbox')")
 
     def wait_uploaded(self, count: int, seconds: float = 30) -> list[dict]:
         deadline = time.monotonic() + seconds
@@ -97,13 +45,8 @@ class Phone:
 
 @pytest.fixture
 def phone(data_dir):
-    with sync_playwright() as playwright:
-        device = Phone(playwright, data_dir)
-        try:
-            yield device
-        finally:
-            device.browser.close()
-        assert device.errors == []
+    with phone_of(Phone, data_dir) as device:
+        yield device
 
 
 def fill_person(page, name: str, number: str | None = None) -> str:

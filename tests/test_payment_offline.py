@@ -12,9 +12,9 @@ import re
 
 import pytest
 from browser_phone import Phone as BasePhone
+from browser_phone import phone_of
 from conftest import VILLAGE_A, Auth, first_household
 from helpers import submission
-from playwright.sync_api import sync_playwright
 
 from survey_app.store import LocalStore, Store
 
@@ -49,13 +49,8 @@ def registered(app, store):
 
 @pytest.fixture
 def phone(data_dir, registered):
-    with sync_playwright() as playwright:
-        device = Phone(playwright, data_dir)
-        try:
-            yield device
-        finally:
-            device.browser.close()
-        assert device.errors == []
+    with phone_of(Phone, data_dir) as device:
+        yield device
 
 
 def payments(data_dir) -> list[dict]:

@@ -16,6 +16,7 @@ import re
 import uuid
 
 import pytest
+from browser_phone import CHROMIUM_ARGS
 from conftest import PASSWORD, TOWNSHIP_A, VILLAGE_A, VILLAGE_B, Auth, csrf_from, first_household
 from helpers import new_id_number, submission
 from werkzeug.datastructures import MultiDict
@@ -415,8 +416,6 @@ def test_csrf_is_required_for_decisions(app, store, phone, township):
 
 
 # -- on phones: the township returns a form, the enumerator's phone shows it, with signal or not --------
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def login(page, username: str, landing: str) -> None:

@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from browser_phone import CHROMIUM_ARGS
 from conftest import VILLAGE_A, first_household
 from helpers import answers, submission
 from stdnum.cn import ric
@@ -398,8 +399,6 @@ def test_the_web_form_carries_the_rules_for_the_browser(auth, client, store, for
 
 
 # -- in a real browser: relevance and derivation as the number is typed ------------------------------
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.mark.browser
