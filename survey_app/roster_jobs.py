@@ -97,9 +97,9 @@ def _run(app: Flask, store: Store, job_id: int, scope: Scope, definition: FormDe
          village: str, filename: str, path: Path) -> None:
     with app.app_context():
         try:
-            with _slot(store, job_id):
+            with slot(store, job_id):
                 counts = roster.import_file(store, scope, definition, village, filename, path,
-                                            progress=_reporter(store, job_id))
+                                            progress=reporter(store, job_id))
         except sheets.SheetError as exc:
             jobs.finish(store, job_id, problems=exc.problems[:KEPT_PROBLEMS],
                         problem_count=len(exc.problems))
@@ -114,7 +114,7 @@ def _run(app: Flask, store: Store, job_id: int, scope: Scope, definition: FormDe
 
 
 @contextlib.contextmanager
-def _slot(store: Store, job_id: int) -> Iterator[None]:
+def slot(store: Store, job_id: int) -> Iterator[None]:
     """At most AT_ONCE files read at once here; a job waiting its turn still says it is alive."""
     while not _slots.acquire(timeout=jobs.SILENT_SECONDS / 3):
         jobs.update(store, job_id)
@@ -125,7 +125,7 @@ def _slot(store: Store, job_id: int) -> Iterator[None]:
         _slots.release()
 
 
-def _reporter(store: Store, job_id: int) -> Callable[[str, int], None]:
+def reporter(store: Store, job_id: int) -> Callable[[str, int], None]:
     last = {"stage": "reading", "at": time.monotonic()}
 
     def report(stage: str, rows: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect, ValidationError, validate_csrf
 
 from . import state, users
 from .i18n import _
@@ -44,6 +44,20 @@ def _unauthorized():
     if request.path.startswith("/api/"):
         return jsonify(error="unauthorized", message=_("请先登录。")), 401
     return redirect(url_for("auth.login", next=request.full_path))
+
+
+def large_post(max_mb: int):
+    """The form and files of a POST allowed up to ``max_mb`` (a view exempt from the global CSRF
+    check, which would read the body under the app's 2 MB limit first): the token is checked here,
+    once the body is read.  RequestEntityTooLarge for a larger body; CSRFError (answered as any
+    other) for a missing or wrong token."""
+    request.max_content_length = max_mb * 1024 * 1024
+    form, files = request.form, request.files
+    try:
+        validate_csrf(form.get("csrf_token"))
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0] if exc.args else None) from None
+    return form, files
 
 
 def _csrf_failed(error: CSRFError):

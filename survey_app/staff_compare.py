@@ -13,7 +13,6 @@ from pathlib import Path
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import ValidationError, validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import comparison, documents, state
@@ -21,7 +20,7 @@ from . import comparison_report as report
 from .comparison import SCHEMES, ComparisonError, Upload
 from .i18n import _
 from .registry import NotFound
-from .security import csrf
+from .security import csrf, large_post
 from .spreadsheet import XLSX_MIMETYPE
 from .staff import bp
 
@@ -44,17 +43,11 @@ def _form(problems: list[str], status: int = 200):
 def compare():
     if request.method == "GET":
         return _form([])
-    request.max_content_length = MAX_UPLOAD_MB * 1024 * 1024
     try:
-        form, files = request.form, request.files
+        form, files = large_post(MAX_UPLOAD_MB)
     except RequestEntityTooLarge:
         return _form([_("上传的文件合计超过 %(n)d MB：请按乡镇（街道）拆分后分别比对。",
                          n=MAX_UPLOAD_MB)], 413)
-    try:
-        validate_csrf(form.get("csrf_token"))
-    except ValidationError:
-        return render_template("error.html", title=_("无法提交"),
-                               message=_("页面已过期或来源不明，请刷新页面后重新提交。")), 400
     hukou = [f for f in files.getlist("hukou") if f.filename]
     insured = [Upload(f.filename, f.read, key) for key in SCHEMES
                for f in files.getlist(f"insured_{key}") if f.filename]

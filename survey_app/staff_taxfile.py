@@ -17,7 +17,6 @@ from typing import Any
 
 from flask import Flask, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import ValidationError, validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import clock, exports, jobs, roster_jobs, sheets, state
@@ -25,7 +24,7 @@ from .collection import taxfile
 from .collection.rates import Rates
 from .i18n import _
 from .registry import Scope
-from .security import csrf
+from .security import csrf, large_post
 from .spreadsheet import Column, csv_stream, xlsx_stream
 from .staff import bp
 from .store import Store
@@ -56,16 +55,10 @@ def import_taxfile():
     """Upload the tax office's detail (.xlsx or .csv); the browser is sent to the job's page."""
     if request.method == "GET":
         return _form([])
-    request.max_content_length = MAX_UPLOAD_MB * 1024 * 1024
     try:
-        form, files = request.form, request.files
+        form, files = large_post(MAX_UPLOAD_MB)
     except RequestEntityTooLarge:
         return _form([_("文件超过 %(n)d MB：请按乡镇（街道）拆分后分别导入。", n=MAX_UPLOAD_MB)], 413)
-    try:
-        validate_csrf(form.get("csrf_token"))
-    except ValidationError:
-        return render_template("error.html", title=_("无法提交"),
-                               message=_("页面已过期或来源不明，请刷新页面后重新提交。")), 400
     upload = files.get("file")
     if upload is None or not upload.filename:
         return _form([_("请选择要导入的缴费明细文件。")], 422)
@@ -101,9 +94,9 @@ def _run(app: Flask, store: Store, job_id: int, scope: Scope, rates: Rates, chan
          filename: str, path: Path) -> None:
     with app.app_context():
         try:
-            with roster_jobs._slot(store, job_id):  # one budget of files read at once with rosters
+            with roster_jobs.slot(store, job_id):  # one budget of files read at once with rosters
                 report = taxfile.import_file(store, scope, rates, channels, filename, path,
-                                             progress=roster_jobs._reporter(store, job_id))
+                                             progress=roster_jobs.reporter(store, job_id))
         except sheets.SheetError as exc:  # the file itself (TaxFileError among them): nothing written
             jobs.finish(store, job_id, problems=exc.problems[:KEPT_ERRORS], problem_count=len(exc.problems))
         except Exception:  # shown on the job's page; the server's log has the traceback

@@ -311,3 +311,16 @@ def test_a_door_payment_between_the_check_and_the_write_stops_that_village(app, 
     assert store.digest() == before
     again = run(app, store, content)  # imported again, the ticket now confirms the door payment
     assert again.applied and again.counts["confirmed"] == 1
+
+
+@pytest.mark.parametrize("url", ["/s/collection/import", "/s/compare"])
+def test_a_large_upload_without_its_csrf_token_is_refused_and_nothing_starts(app, store, url):
+    """Both uploads read their body under a larger limit and check the token themselves."""
+    client = app.test_client()
+    assert Auth(client).login("township").status_code == 302
+    before = store.digest()
+    refused = client.post(url, content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(b"a,b\n"), "x.csv")})
+    assert refused.status_code == 400
+    assert "页面已过期或来源不明" in refused.get_data(as_text=True)
+    assert store.digest() == before
