@@ -27,6 +27,8 @@ def phone(data_dir):
 
 
 def no_horizontal_scroll(page) -> bool:
+    # A click that navigates returns before the new document exists: measure the loaded page.
+    page.wait_for_load_state()
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
@@ -46,9 +48,13 @@ def open_new_member_form(page) -> None:
     page.get_by_label("密码").fill("canbao-demo")
     page.get_by_role("button", name="登录").click()
     page.get_by_role("link", name=re.compile("临山村")).click()
+    page.wait_for_url(re.compile(r"/e/v/"))
     assert no_horizontal_scroll(page)
     page.locator(".list a").first.click()
+    page.wait_for_url(re.compile(r"/e/h/[^/]+$"))
     page.get_by_role("link", name="登记新成员").click()
+    page.wait_for_url(re.compile(r"/register"))
+    expect(page.get_by_label("姓名")).to_be_visible()
 
 
 def test_enumerator_registers_a_person_on_a_phone(phone):
