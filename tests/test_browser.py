@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_phone import CHROMIUM_ARGS
+from browser_phone import CHROMIUM_ARGS, no_horizontal_scroll, open_new_member_form
 from helpers import new_id_number
 from live_server import running_server
 from playwright.sync_api import expect, sync_playwright
@@ -26,12 +26,6 @@ def phone(data_dir):
         browser.close()
 
 
-def no_horizontal_scroll(page) -> bool:
-    # A click that navigates returns before the new document exists: measure the loaded page.
-    page.wait_for_load_state()
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
 def small_tap_targets(page) -> list[str]:
     return page.evaluate("""() => [...document.querySelectorAll(
         'a.btn, button, select, label.choice, .list a, ' +
@@ -39,22 +33,6 @@ def small_tap_targets(page) -> list[str]:
         .filter(e => e.offsetParent !== null)
         .filter(e => { const r = e.getBoundingClientRect(); return r.height < 44 || r.width < 44; })
         .map(e => e.outerHTML.slice(0, 80))""")
-
-
-def open_new_member_form(page) -> None:
-    """Log in as 临山村's enumerator and open the form for a new member of the first household."""
-    page.goto("/login")
-    page.get_by_label("用户名").fill("e001001")
-    page.get_by_label("密码").fill("canbao-demo")
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("link", name=re.compile("临山村")).click()
-    page.wait_for_url(re.compile(r"/e/v/"))
-    assert no_horizontal_scroll(page)
-    page.locator(".list a").first.click()
-    page.wait_for_url(re.compile(r"/e/h/[^/]+$"))
-    page.get_by_role("link", name="登记新成员").click()
-    page.wait_for_url(re.compile(r"/register"))
-    expect(page.get_by_label("姓名")).to_be_visible()
 
 
 def test_enumerator_registers_a_person_on_a_phone(phone):

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from browser_phone import CHROMIUM_ARGS
+from browser_phone import CHROMIUM_ARGS, open_new_member_form
 from conftest import VILLAGE_A, first_household
 from helpers import answers, submission
 from stdnum.cn import ric
@@ -415,13 +414,7 @@ def test_the_phone_form_follows_the_age_rules_as_the_number_is_typed(data_dir):
         page = context.new_page()
         console: list[str] = []
         page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-        page.goto("/login")
-        page.get_by_label("用户名").fill("e001001")
-        page.get_by_label("密码").fill("canbao-demo")
-        page.get_by_role("button", name="登录").click()
-        page.get_by_role("link", name=re.compile("临山村")).click()
-        page.locator(".list a").first.click()
-        page.get_by_role("link", name="登记新成员").click()
+        open_new_member_form(page)
 
         pension = page.locator("#field-resident_pension")
         number = page.get_by_label("公民身份号码")
