@@ -10,7 +10,7 @@
   var CHECK = "10X98765432";
   var SKIP = { csrf_token: 1, uuid: 1, token: 1, incomplete: 1 };
 
-  // -- relevance: the vocabulary and the settling of survey_app/formdef.py, the same way --------
+  // -- relevance: the vocabulary and the settling of survey_app/formdef/conditions.py, the same way --------
   // Quantities a condition may name instead of a field: calendar months per unit since the
   // birth date in the form's ID number (formdef.QUANTITIES).
   var QUANTITIES = { age: 12, age_months: 1 };
