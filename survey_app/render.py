@@ -1,4 +1,4 @@
-"""The rendering engine behind documents.py: WeasyPrint in forked children, with a deadline.
+"""The rendering engine behind documents/: WeasyPrint in forked children, with a deadline.
 
 WeasyPrint may only fetch the app's own static files, through a private
 ``canbao:`` scheme; every other URL (file:, http:, data:, whatever a

@@ -116,7 +116,7 @@ def test_the_staff_village_page_is_audited(auth, client, store):
 
 
 def fake_printed_file(exports: Path, kind: str = "forms", area: str = VILLAGE_A) -> str:
-    """A printed file as documents.py publishes it (no rendering: the download is what is tested)."""
+    """A printed file as documents/ publishes it (no rendering: the download is what is tested)."""
     name = f"{kind}-{area}-093000-ab23.pdf"
     relative = f"{TOWNSHIP_A}/2026-11-21/{name}"
     (exports / TOWNSHIP_A / "2026-11-21").mkdir(parents=True)

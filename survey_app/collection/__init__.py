@@ -7,7 +7,7 @@
                   the settlement kept on each person, which coverage rows count.
 - :mod:`.roll`    the collection roll (征收清册) of a village or township.
 - :mod:`.papers`  its PDF, the reminder slips (缴费提醒单); the public paid roster is
-                  documents.py's ``roster`` notice, which lists payers only.
+                  the ``roster`` notice of documents/notices.py, which lists payers only.
 - :mod:`.taxfile` the tax office's payment detail, checked whole, then applied (idempotent).
 - :mod:`.remittance` the daily remittance (按日报解) of the cash village agents collect.
 - :mod:`.progress` paid persons and money against the roll, from the coverage rows.

@@ -60,15 +60,15 @@ def print_roll(scope: Scope, *, village: str, day: dt.date | None = None) -> Exp
         raise DocumentError("该村（社区）还没有应缴费人员（已登记并参加城乡居民保险的人），未生成文件。")
     day = day or documents.today()
     title = f"{area.name}{state.rates().year}年度{documents.KINDS['roll']}"
-    html = documents._template("documents/collection_roll.html").render(
+    html = documents.template("documents/collection_roll.html").render(
         title=title, area=area, day=day, cn_date=documents.cn_date, houses=households(entries),
         total=roll.totals(entries), labels=choice_labels(state.registration_form()),
         schemes=SCHEME_LABELS, states=roll.STATES, yuan=fen_to_yuan,
         place=" ".join(state.current_grid().path_names(area.code)))
-    meta = documents._meta("roll", area, scope, title=title, persons=len(entries))
+    meta = documents.export_meta("roll", area, scope, title=title, persons=len(entries))
     # One render, so its pages are numbered 第 n 页 共 m 页 through; a big village gets longer.
     seconds = max(documents.RENDER_SECONDS, len(entries) * ROLL_SECONDS_PER_PERSON)
-    return documents._produce(scope, area, "roll", meta,
+    return documents.produce(scope, area, "roll", meta,
                               lambda tmp: documents.render_pdf(html, tmp, seconds))
 
 
@@ -105,14 +105,14 @@ def print_reminders(scope: Scope, *, village: str, day: dt.date | None = None) -
     day = day or documents.today()
     title = f"{area.name}{documents.KINDS['reminders']}"
     guide = documents.public_url(GUIDE_PATH)
-    template = documents._template("documents/reminder_slips.html")
+    template = documents.template("documents/reminder_slips.html")
     common = dict(title=title, area=area, day=day, cn_date=documents.cn_date,
                   year=state.rates().year, deadline=collection_deadline(), yuan=fen_to_yuan,
                   schemes=[(s, SCHEME_SHORT[s]) for s in SCHEMES], guide_url=guide,
-                  guide_qr=documents.qr_svg(guide, 22), contacts=documents._grid_contacts(area))
+                  guide_qr=documents.qr_svg(guide, 22), contacts=documents.grid_contacts(area))
     # Slips are cut apart, so they need no page numbers and render in chunks on both cores.
     chunks = (template.render(slips=slips[i:i + SLIPS_PER_CHUNK], **common)
               for i in range(0, len(slips), SLIPS_PER_CHUNK))
-    meta = documents._meta("reminders", area, scope, title=title, households=len(slips))
-    return documents._produce(scope, area, "reminders", meta,
+    meta = documents.export_meta("reminders", area, scope, title=title, households=len(slips))
+    return documents.produce(scope, area, "reminders", meta,
                               lambda tmp: documents.render_chunks(chunks, tmp))
