@@ -12,19 +12,16 @@ the page at the next build.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .campaign import Campaign
 from .disputes.rules import CLASSES, ESCALATION_HOLDER
 from .formdef import FormDefinition
+from .portal_directory import Directory, PublicUnit
 
 # Where an escalated item goes, named as the seed names them, should the campaign file list no
 # departments at all (then items are not routed, but the guide still says who takes over).
 HOLDER_FALLBACK = {"task_force": "工作专班", "leading_group": "领导小组办公室"}
 DEPARTMENTS_FALLBACK = "税务、人社、医保"
-
-if TYPE_CHECKING:  # portal imports this module
-    from .portal import Directory, PublicUnit
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ def _tokens(campaign: Campaign, form: FormDefinition) -> dict[str, str]:
 
 
 def dispute_guide(campaign: Campaign, form: FormDefinition, directory: Directory) -> DisputeGuide:
-    """The guide's data; ``directory`` is portal.public_directory's (private numbers already gone)."""
+    """The guide's data; ``directory`` is public_directory's (private numbers already gone)."""
     return DisputeGuide(
         _tokens(campaign, form),
         tuple(c.label for c in form.field("category").choices),
