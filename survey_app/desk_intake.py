@@ -18,7 +18,7 @@ from . import desk_view, registry, state
 from .desk import bp
 from .disputes import ledger
 from .i18n import _
-from .registry import Invalid
+from .registry import Conflict, Invalid
 
 DEFAULT_CHANNEL = "window"  # 窗口来访: this page is the window's
 
@@ -29,6 +29,7 @@ def new():
     definition = state.dispute_form()
     errors: dict[str, str] = {}
     values: Mapping[str, Any] = request.form if request.method == "POST" else {"channel": DEFAULT_CHANNEL}
+    submission_id = request.form.get("uuid") or str(uuid.uuid4())
     if request.method == "POST":
         village = request.form.get("village", "")
         answers = {k: v for k, v in request.form.items() if k in definition.field_names}
@@ -41,12 +42,15 @@ def new():
             ref = ledger.intake(ctx, definition, village, payload, household=household, person=person)
         except Invalid as exc:
             errors = {key: str(message) for key, message in exc.errors.items()}
+        except Conflict:  # this form was sent before with other answers: sending again makes a new item
+            errors = {"uuid": str(ledger.UUID_REUSED)}
+            submission_id = str(uuid.uuid4())
         else:
             flash(_("已受理登记，事项编号 %(ref)s。", ref=ref), "success")
             return redirect(url_for(".item", ref=ref))
     return render_template("desk/new.html", definition=definition, values=values, errors=errors,
                            villages=_village_choices(ctx), may_link=current_user.is_staff,
-                           submission_id=request.form.get("uuid") or str(uuid.uuid4())), \
+                           submission_id=submission_id), \
         422 if errors else 200
 
 

@@ -20,7 +20,7 @@ from .disputes import ledger
 from .disputes.rules import CLASS_LABELS
 from .enumerator import bp
 from .i18n import _, lazy
-from .registry import Invalid, NotFound
+from .registry import Conflict, Invalid, NotFound
 from .views import answer_text
 
 # What field.js says about disputes (%n the party's name, %r the item's number).
@@ -60,6 +60,9 @@ def dispute(ref: str):
                                household=home["ref"], person=person and person["ref"])
     except Invalid as exc:
         return _render(home, person, request.form, exc.errors, payload["uuid"], status=422)
+    except Conflict:  # this form was sent before with other answers: saving again makes a new item
+        fresh = str(uuid.uuid4())
+        return _render(home, person, request.form, {"uuid": ledger.UUID_REUSED}, fresh, status=409)
     item = ledger.get(state.dispute_context(), number)
     flash(_("已登记争议，编号 %(r)s，应于 %(d)s 前办结。", r=number, d=item["due"]), "success")
     return redirect(url_for(".household", ref=home["ref"]))

@@ -121,6 +121,22 @@ def test_an_item_from_the_window_to_reopening(app, store, people, today):
     assert "期限内未能办结，转工作专班" in timeline
 
 
+def test_a_department_that_hears_it_first_holds_it_and_routes_it_on(app, store, people, today):
+    """首接负责: the tax office's window takes a matter in; it can act on it at once, and what it
+    hands on leaves it able to read but no longer to act."""
+    tax = people("tax")
+    ref = take_in(tax, channel="window")
+    item = item_of(store, ref)
+    assert (item["holders"], item["held_by"]) == (["tax"], ["tax"])
+    assert ref in text(tax.get("/d/"))  # 本部门待办
+    assert re.search(r"<dt>承办部门</dt><dd>税务</dd>", text(tax.get(f"/d/i/{ref}")))
+    assert step(tax, ref, "classify", {"level": "routine", "note": "按日常事项办理"}).status_code == 302
+    assert step(tax, ref, "transfer", {"department": "medical", "note": "属医保待遇问题"}).status_code == 302
+    assert item_of(store, ref)["holders"] == ["medical"]
+    assert step(tax, ref, "reply", {"text": "已答复。", "how": "phone"}).status_code == 422
+    assert ref in text(people("medical").get("/d/"))
+
+
 def test_a_double_submit_records_one_item(app, store, people, today):
     township = people("township")
     token = csrf_from(text(township.get("/d/new")))
@@ -128,6 +144,25 @@ def test_a_double_submit_records_one_item(app, store, people, today):
     first, second = township.post("/d/new", data=body), township.post("/d/new", data=body)
     assert first.headers["Location"] == second.headers["Location"]
     assert len(store.read(Store.disputes(TOWNSHIP_A)).all("items")) == 1
+
+
+def test_the_same_form_sent_again_with_other_answers_is_refused_and_offered_anew(app, store, people, today):
+    """Back, edit, send: the first item stays as it was, the page says why and carries a new uuid,
+    so sending once more registers the edited matter as its own item."""
+    township = people("township")
+    token = csrf_from(text(township.get("/d/new")))
+    body = {**INTAKE, "village": VILLAGE_A, "uuid": str(uuid.uuid4()), "csrf_token": token}
+    assert township.post("/d/new", data=body).status_code == 302
+    refused = township.post("/d/new", data={**body, "content": "另一件事：滞纳金。"})
+    page = text(refused)
+    assert refused.status_code == 422 and "这张登记单已经提交过，内容与已受理的不同" in page
+    fresh = re.search(r'name="uuid" value="([^"]+)"', page)[1]
+    assert fresh != body["uuid"] and "另一件事：滞纳金。" in page  # what was typed is kept
+    [first] = store.read(Store.disputes(TOWNSHIP_A)).all("items")
+    assert first["answers"]["content"] == INTAKE["content"]
+    again = township.post("/d/new", data={**body, "content": "另一件事：滞纳金。", "uuid": fresh})
+    assert again.status_code == 302
+    assert len(store.read(Store.disputes(TOWNSHIP_A)).all("items")) == 2
 
 
 def test_bad_intake_shows_the_messages_and_writes_nothing(app, store, people, today):

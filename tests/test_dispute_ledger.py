@@ -12,7 +12,7 @@ from helpers import Instant
 from survey_app import clock, formdef
 from survey_app.campaign import load_campaign
 from survey_app.disputes import ledger
-from survey_app.registry import Invalid, NotFound
+from survey_app.registry import Conflict, Invalid, NotFound
 from survey_app.store import LocalStore
 
 VILLAGE = "370403001001"
@@ -53,6 +53,23 @@ def definition():
 def take_in(ctx) -> str:
     return ledger.intake(ctx, definition(), VILLAGE, {**INTAKE, "uuid": str(uuid.uuid4())},
                          household=f"{VILLAGE}.1", person=f"{VILLAGE}.3")
+
+
+def test_one_uuid_for_other_content_is_refused_inside_the_ledger(people, today, tmp_path):
+    """The ledger decides, in its own transaction: a second body with the first one's uuid (two
+    phones racing past any earlier read) is a Conflict, never answered with the first's number."""
+    body = {**INTAKE, "uuid": str(uuid.uuid4())}
+    place = {"household": f"{VILLAGE}.1", "person": f"{VILLAGE}.3"}
+    first = ledger.intake(people["enumerator"], definition(), VILLAGE, body, **place)
+    assert ledger.intake(people["enumerator"], definition(), VILLAGE, dict(body), **place) == first
+    changed = [({**body, "content": "另一件事。"}, place), (body, {**place, "person": f"{VILLAGE}.4"}),
+               (body, {"household": None, "person": None})]
+    for other, where in changed:
+        with pytest.raises(Conflict):
+            ledger.intake(people["enumerator"], definition(), VILLAGE, other, **where)
+    with pytest.raises(Conflict):  # someone who may not see the first item learns nothing of it
+        ledger.intake(people["tax"], definition(), VILLAGE, body, **place)
+    assert len(ledger.visible(people["township"])) == 1
 
 
 def test_the_whole_life_of_an_item(people, today):

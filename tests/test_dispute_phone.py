@@ -188,6 +188,20 @@ def test_posting_the_page_registers_the_item_linked_to_household_and_person(auth
     assert f"已登记争议，编号 370403001-{item['doc_id']}，应于 2026-11-30 前办结。" in page
 
 
+def test_the_page_sent_again_with_other_answers_is_refused_and_offered_anew(auth, client, house, store):
+    auth.login("e001001")
+    url = f"/e/h/{house['ref']}/dispute"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    form = {**ANSWERS, "csrf_token": token, "uuid": str(uuid.uuid4())}
+    assert client.post(url, data=form).status_code == 302
+    refused = client.post(url, data={**form, "content": "另一件事：滞纳金。"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "这张登记单已经提交过，内容与已受理的不同" in html
+    assert re.search(r'name="uuid" value="([^"]+)"', html)[1] != form["uuid"]
+    [item] = items_on_disk(store)
+    assert item["answers"]["content"] == ANSWERS["content"]
+
+
 def test_a_refused_page_keeps_what_was_typed_and_writes_nothing(auth, client, house, store):
     auth.login("e001001")
     url = f"/e/h/{house['ref']}/dispute"

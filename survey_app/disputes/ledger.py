@@ -5,7 +5,8 @@ item (:class:`Viewer`): staff whose area holds its village, members of a
 department it was ever routed to whose area holds it, and the person who took
 it in; anyone else gets NotFound, as for an item that does not exist.  Who may
 act on it: staff of its area and members of a department holding it now, in
-their area.
+their area.  A department that takes an item in holds it from the start (首接负责:
+the first receiver answers for it until it is routed on).
 
 The party's phone is kept in the item's answers only: events, audit entries and
 logs name the item by its number.
@@ -21,7 +22,7 @@ from typing import Any
 from .. import clock
 from ..formdef import FormDefinition, Result
 from ..i18n import lazy
-from ..registry import Invalid, NotFound, Scope, check_uuid, write_audit
+from ..registry import Conflict, Invalid, NotFound, Scope, check_uuid, write_audit
 from ..store import Shard, Store
 from ..workdays import WorkCalendar
 from .rules import CLASSES, ESCALATION_HOLDER, DisputeRules
@@ -30,6 +31,8 @@ TABLE = "items"
 NOTE_LONGEST = 500
 SATISFACTION = ("satisfied", "basically", "dissatisfied")   # 满意 / 基本满意 / 不满意
 REPLY_WAYS = ("phone", "in_person", "letter", "online")
+# A form sent again (Back, edited, sent again) with its first uuid: the page offers a new one.
+UUID_REUSED = lazy("这张登记单已经提交过，内容与已受理的不同，未作修改：请核对后再次提交，将作为新的登记。")
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,11 @@ def parse_ref(ref: Any) -> tuple[str, int]:
 # -- intake ----------------------------------------------------------------------------------------
 def intake(ctx: Context, definition: FormDefinition, village: str, payload: Mapping[str, Any], *,
            household: str | None = None, person: str | None = None) -> str:
-    """Register a dispute where it was first heard (首接负责); idempotent on the client's uuid."""
+    """Register a dispute where it was first heard (首接负责); idempotent on the client's uuid.
+
+    The same uuid again with the same matter and place gives the first item's number; with any
+    other content it is refused (Conflict), decided inside the ledger's transaction so that two
+    different bodies racing with one uuid cannot both be answered with the first one's number."""
     if village not in ctx.viewer.villages:
         raise NotFound(village)
     uuid = check_uuid(payload.get("uuid"))
@@ -92,18 +99,23 @@ def intake(ctx: Context, definition: FormDefinition, village: str, payload: Mapp
         shard = shards[name]
         earlier = shard.find_one(TABLE, uuid=uuid)
         if earlier:
+            if not (ctx.viewer.may_see(earlier) and result.ok and earlier["answers"] == result.values
+                    and (earlier["household"], earlier["person"]) == (household, person)):
+                raise Conflict(make_ref(village, earlier["doc_id"]))
             return make_ref(village, earlier["doc_id"])
         if not result.ok:
             raise Invalid(result)
         today = clock.today()
+        # 首接负责: a department that hears it first holds it (staff and enumerators route it on)
+        first = [] if ctx.viewer.staff else sorted(ctx.viewer.departments)
         doc_id = shard.insert(TABLE, {
             "village": village, "household": household, "person": person, "uuid": uuid,
             "answers": result.values, "received_by": ctx.viewer.username, "received_at": clock.now_iso(),
             "level": "routine", "level_since": today.isoformat(),
             "due": ctx.rules.due(ctx.calendar, "routine", today).isoformat(),
-            "holders": [], "held_by": [], "state": "open", "reply": None, "replies": [],
+            "holders": first, "held_by": first, "state": "open", "reply": None, "replies": [],
             "satisfaction": None, "closed_at": None,
-            "events": [_event(ctx, "intake", "", level="routine")],
+            "events": [_event(ctx, "intake", "", level="routine", **({"holders": first} if first else {}))],
         })
         write_audit(shard, _scope(ctx), "dispute_intake", make_ref(village, doc_id))
     return make_ref(village, doc_id)
