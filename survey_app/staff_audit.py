@@ -5,7 +5,9 @@ get a 404, as for a page that does not exist.  Two sources:
 
 * the system audit (``Store.SYSTEM``): logins, accounts, exports, comparisons, duplicate hits;
 * the monthly read logs of ``audit.py`` (``audit/<yyyymm>/<code>``): who opened which
-  household, person list or printed file.
+  household, person list or printed file;
+* the dispute ledgers (``disputes/<township>``): each step an item took and who took it (the
+  item's own timeline holds the notes; the entry names the item by its number only).
 
 An administrator sees an entry when the units it names (its ref, or the ``area`` an account
 change records) all lie in the administrator's area, or when its actor's account does; an
@@ -57,6 +59,10 @@ ACTIONS = {
     "dispute_stats_csv": lazy("导出争议统计 CSV"), "dispute_stats_xlsx": lazy("导出争议统计 Excel"),
     "dispute_ledger_csv": lazy("导出争议台账 CSV"), "dispute_ledger_xlsx": lazy("导出争议台账 Excel"),
     "dispute_read_item": lazy("查看争议事项"), "dispute_read_payments": lazy("争议事项中查看缴费记录"),
+    "dispute_intake": lazy("受理争议"), "dispute_classify": lazy("争议分类定级"),
+    "dispute_transfer": lazy("争议转办"), "dispute_joint": lazy("争议联合处理"),
+    "dispute_escalate": lazy("争议上报"), "dispute_reply": lazy("争议答复"),
+    "dispute_rate": lazy("记录争议满意度"), "dispute_reopen": lazy("重新打开争议"),
 }
 SYSTEM_ACTIONS = ("login", "login_failed", "logout", "user_added", "user_area_changed", "password_reset",
                   "password_changed", "user_disabled", "user_enabled", "user_removed", "export_csv",
@@ -69,6 +75,10 @@ READ_ACTIONS = ("read_village", "read_household", "read_person", "api_bundle", "
                 "download_progress", "review_list", "review_read_person", "read_roll",
                 "api_read_payments", "download_roll", "download_reminders", "dispute_read_item",
                 "dispute_read_payments")
+DISPUTE_ACTIONS = ("dispute_intake", "dispute_classify", "dispute_transfer", "dispute_joint",
+                   "dispute_escalate", "dispute_reply", "dispute_rate", "dispute_reopen")
+SOURCES = {"system": SYSTEM_ACTIONS, "reads": READ_ACTIONS, "disputes": DISPUTE_ACTIONS}
+_LEDGER_SHARD = re.compile(r"^disputes/(?P<code>[0-9a-z]+)$")
 
 
 class Visibility:
@@ -148,6 +158,21 @@ def _read_entries(store: Store, visible: Visibility, filters: Filters) -> Iterat
         yield from rows
 
 
+def _dispute_entries(store: Store, visible: Visibility, filters: Filters) -> Iterator[dict[str, Any]]:
+    """The step entries of the ledgers of the administrator's townships (or of the chosen unit's:
+    a ledger is a township's, so the unit list stops at townships).  Newest first; steps within
+    one second keep their order, reversed, as the sort is stable."""
+    rows = []
+    for name in store.names("disputes/"):
+        found = _LEDGER_SHARD.match(name)
+        township = found and visible.grid.get(found["code"])
+        if township and visible.covers(township["code"]) and (
+                not filters.unit or visible.grid.covers([filters.unit], township["code"])):
+            rows.extend(reversed(store.read(name, cache=False).all(audit.TABLE)))
+    rows.sort(key=lambda r: str(r.get("at", "")), reverse=True)
+    yield from rows
+
+
 def _page(entries: Iterator[dict[str, Any]], keep, page: int) -> tuple[list[dict[str, Any]], bool]:
     """The entries of one page, and whether another follows: reading stops there."""
     skip, shown = (page - 1) * PAGE_SIZE, []
@@ -166,9 +191,11 @@ def _page(entries: Iterator[dict[str, Any]], keep, page: int) -> tuple[list[dict
 def _row(entry: dict[str, Any]) -> dict[str, Any]:
     grid = state.current_grid()
     ref = str(entry.get("ref") or "")
-    unit = grid.get(ref.split(".", 1)[0]) if ref else None
+    unit = grid.get(re.split(r"[.-]", ref, maxsplit=1)[0]) if ref else None  # a person, or a dispute item
+    action = str(entry.get("action", ""))
     return {"at": str(entry.get("at", ""))[:19].replace("T", " "), "user": entry.get("user", ""),
-            "action": str(ACTIONS.get(entry.get("action"), entry.get("action", ""))), "ref": ref,
+            "action": str(ACTIONS.get(action, action)), "ref": ref,
+            "item": ref if action in DISPUTE_ACTIONS else "",
             "place": unit["name"] if unit else "",
             "details": [(k, v) for k, v in entry.items() if k not in SHOWN_KEYS]}
 
@@ -178,7 +205,7 @@ def audit_log():
     if current_user.role not in ADMINS:
         abort(404)
     store = state.store()
-    source = "reads" if request.args.get("source") == "reads" else "system"
+    source = request.args.get("source") if request.args.get("source") in SOURCES else "system"
     filters = Filters(request.args)
     try:
         page = max(1, min(int(request.args.get("page", 1)), 10_000))
@@ -189,12 +216,14 @@ def audit_log():
         filters.unit = ""
     if source == "system":
         shown, more = _page(_system_entries(store), lambda e: filters(e) and visible(e), page)
-    else:
+    elif source == "reads":
         shown, more = _page(_read_entries(store, visible, filters), filters, page)
+    else:
+        shown, more = _page(_dispute_entries(store, visible, filters), filters, page)
     grid = state.current_grid()
-    units = [u for level in ("district", "township", "village") for u in grid.children_of_level(level)
-             if visible.covers(u["code"])]
-    actions = SYSTEM_ACTIONS if source == "system" else READ_ACTIONS
+    levels = ("district", "township") if source == "disputes" else ("district", "township", "village")
+    units = [u for level in levels for u in grid.children_of_level(level) if visible.covers(u["code"])]
+    actions = SOURCES[source]
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("staff/audit.html", rows=[_row(e) for e in shown], page=page, more=more,
                            source=source, filters=filters, actions=[(a, ACTIONS[a]) for a in actions],

@@ -297,6 +297,40 @@ def test_the_audit_view_keeps_to_the_admins_area(request, store):
     assert f"{VILLAGE_A}.1" in narrowed and SECOND_VILLAGES[0] not in narrowed
 
 
+def test_the_audit_view_lists_each_dispute_step_in_the_admins_area(request, store):
+    """The ledger's own audit entries (disputes/<township>) on a third tab, scoped like the rest."""
+    in_city = request.getfixturevalue("city_app")
+    township = logged_in(in_city, "township").client
+    page = township.get("/d/new")
+    phone = "13698765432"
+    taken = township.post("/d/new", data={
+        "village": VILLAGE_A, "party_name": "李秀兰", "party_phone": phone, "channel": "window",
+        "category": "records", "content": "名单显示未缴。", "first_opinion": "转税务核实。",
+        "uuid": "0b9a4f9e-6f0e-4d7e-9a53-3f1b2c4d5e6f", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    ref = taken.headers["Location"].rsplit("/", 1)[1]
+    token = csrf_from(township.get("/d/digest").get_data(as_text=True))
+    classified = township.post(f"/d/i/{ref}/classify",
+                               data={"level": "routine", "note": "日常", "csrf_token": token})
+    assert classified.status_code == 302
+    elsewhere = Store.disputes(SECOND_VILLAGES[0])
+    with store.transaction(elsewhere) as shards:  # a step in the other district's ledger
+        write_audit(shards[elsewhere], Scope(frozenset(), "someone"), "dispute_reply",
+                    f"{SECOND_VILLAGES[0][:9]}-1")
+
+    assert township.get("/s/audit?source=disputes").status_code == 404
+    district = logged_in(in_city, "admin").client.get("/s/audit?source=disputes").get_data(as_text=True)
+    listed = rows(district)
+    assert len(listed) == 2 and "争议分类定级" in listed[0] and "受理争议" in listed[1]
+    assert f'href="/d/i/{ref}"' in listed[0] and "临城街道" in listed[0]
+    assert SECOND_VILLAGES[0][:9] not in district and phone not in district and not MOBILE.search(district)
+    city = logged_in(in_city, "city").client
+    assert len(rows(city.get("/s/audit?source=disputes").get_data(as_text=True))) == 3
+    other = rows(city.get(f"/s/audit?source=disputes&unit={SECOND_VILLAGES[0][:9]}").get_data(as_text=True))
+    assert len(other) == 1 and "争议答复" in other[0]
+    only_intake = rows(city.get("/s/audit?source=disputes&action=dispute_intake").get_data(as_text=True))
+    assert len(only_intake) == 1 and ref in only_intake[0]
+
+
 # -- navigation ----------------------------------------------------------------------------------
 def test_staff_pages_carry_the_navigation(app):
     admin = logged_in(app, "admin").client
