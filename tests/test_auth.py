@@ -287,3 +287,18 @@ def test_a_concurrent_attempt_reserved_a_moment_later_makes_no_one_wait():
     assert policy.wait(keys, later, at=1000.0) == 0
     many = {keys.pair: [1000.0] * policy.free}  # past the free failures a wait does apply
     assert policy.wait(keys, many, at=1000.0) > 0
+
+
+def test_a_session_s_last_seen_stamp_is_not_data_a_refused_request_wrote(auth, client, store, clock):
+    """Store.digest (the tests' "nothing changed") leaves the sessions out: a refused request a
+    minute after the last one stamps its session, and that alone must not read as a write."""
+    auth.login("e001001")
+    before = store.digest()
+    sessions = {n: f for n, f in store.fingerprints().items() if n.startswith("sessions/")}
+    clock.advance(users.SEEN_EVERY + 1)
+    assert client.get("/e/h/370403001001.99999").status_code == 404
+    assert {n: f for n, f in store.fingerprints().items() if n.startswith("sessions/")} != sessions
+    assert store.digest() == before
+    with store.transaction(Store.SYSTEM) as shards:  # while any real write still shows
+        shards[Store.SYSTEM].insert("audit", {"action": "probe"})
+    assert store.digest() != before

@@ -123,10 +123,13 @@ class Store(ABC):
         return {name: self.fingerprint(name) for name in self.names()}
 
     def digest(self) -> str:
-        """One hash of every shard's stored state (a test's "nothing changed")."""
+        """One hash of every shard's stored state (a test's "nothing changed"), the login
+        sessions left out: any request may stamp its session's "last seen" (once a minute), so a
+        refused request that came a minute after the last one would seem to have written."""
         hashed = hashlib.sha256()
         for name, state in sorted(self.fingerprints().items()):
-            hashed.update(name.encode() + b"\0" + state)
+            if not name.startswith("sessions/"):
+                hashed.update(name.encode() + b"\0" + state)
         return hashed.hexdigest()
 
     def records(self) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
