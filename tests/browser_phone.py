@@ -8,8 +8,10 @@ import re
 import time
 
 from live_server import free_port, server_process
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
+# Generous: the loop ends as soon as the phone is done; CI shares two cores with other tests.
+SETTLE_SECONDS = 60
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -87,16 +89,24 @@ class Phone:
     def outbox(self) -> list[dict]:
         return self.page.evaluate("Canbao.db.all('outbox')")
 
-    def wait_settled(self, count: int, seconds: float = 30) -> list[dict]:
+    def wait_settled(self, count: int, seconds: float = SETTLE_SECONDS) -> list[dict]:
         """Until ``count`` outbox items are answered (sent, or refused to be fixed)."""
+        return self.wait_outbox(count, ("done", "fix"), seconds)
+
+    def wait_outbox(self, count: int, states: tuple[str, ...], seconds: float = SETTLE_SECONDS) -> list[dict]:
+        """Until ``count`` outbox items are in one of ``states``, nudging the upload meanwhile."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             items = self.outbox()
-            if len([i for i in items if i["state"] in ("done", "fix")]) >= count:
+            if len([i for i in items if i["state"] in states]) >= count:
                 return items
             self.page.evaluate("Canbao.page.upload()")
             time.sleep(0.3)
-        raise AssertionError(f"not answered in {seconds} s: {self.outbox()}")
+        raise AssertionError(f"not {'/'.join(states)} in {seconds} s: {self.outbox()}")
+
+    def expect_status(self, text: str) -> None:
+        """The phone's status line says ``text`` (it is written after the page is ready: wait)."""
+        expect(self.page.locator("#phone-status [data-status]")).to_contain_text(text)
 
 
 @contextlib.contextmanager

@@ -100,7 +100,7 @@ def test_disputes_taken_in_with_no_signal_upload_later_and_a_refused_one_is_corr
         page.get_by_label("联系电话").fill(BAD_PHONE)
         fill_matter(page, "滞纳金是怎么算的？")
         phone.save()
-        assert "待上传 2 条" in page.locator("#phone-status [data-status]").inner_text()
+        phone.expect_status("待上传 2 条")
         assert ledger_items(data_dir) == []  # nothing reached the server yet
 
         # 3. the signal is back: one registered, one refused with its message

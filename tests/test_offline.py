@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from browser_phone import Phone as BasePhone
 from browser_phone import phone_of
 from conftest import VILLAGE_A
 from helpers import new_id_number
+from playwright.sync_api import expect
 
 from survey_app import coverage
 from survey_app.store import LocalStore, Store
@@ -29,18 +29,8 @@ class Phone(BasePhone):
     def store(self) -> LocalStore:
         return LocalStore(self.data_dir)  # a fresh handle: what is on disk now
 
-    def status(self) -> str:
-        return self.page.locator("#phone-status [data-status]").inner_text()
-
-    def wait_uploaded(self, count: int, seconds: float = 30) -> list[dict]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            items = self.outbox()
-            if len([i for i in items if i["state"] == "done"]) >= count:
-                return items
-            self.page.evaluate("Canbao.page.upload()")
-            time.sleep(0.3)
-        raise AssertionError(f"not uploaded in {seconds} s: {self.outbox()}")
+    def wait_uploaded(self, count: int) -> list[dict]:
+        return self.wait_outbox(count, ("done",))
 
 
 @pytest.fixture
@@ -89,7 +79,7 @@ def test_three_forms_typed_with_no_signal_upload_once_the_signal_is_back(phone):
             numbers[name] = fill_person(page, name)
             save(phone)
             assert page.locator("#page-notice").inner_text() == "已保存在手机上，有网络时自动上传。"
-        assert "待上传 3 条" in phone.status()
+        phone.expect_status("待上传 3 条")
         first = numbers["周晓梅"]
         assert phone.store().read(Store.index("idnum", first)).find_one("entries", key=first) is None
         phone.context.set_offline(False)
@@ -141,7 +131,7 @@ def test_a_uuid_the_server_holds_with_other_content_stays_in_the_outbox_with_its
         phone.open(f"/e/h/{HOUSE}")
         listed = phone.page.locator("#local-work-list").inner_text()
         assert "该 uuid 已用于内容不同的提交" in listed and "需修改" in listed
-        assert "需修改 1 条" in phone.status()
+        phone.expect_status("需修改 1 条")
     assert people_named(phone.store(), "孙二") == []
 
 
@@ -317,7 +307,7 @@ def test_a_household_found_with_no_signal_and_its_people_upload_in_order(phone):
         page.get_by_role("button", name="保存", exact=True).click()
         page.wait_for_url(re.compile(r"/e/h/new-"))
         phone.ready()
-        assert page.locator("[data-fill=head-name]").first.inner_text() == "新户主"
+        expect(page.locator("[data-fill=head-name]").first).to_have_text("新户主")
         page.locator("[data-fill=register-link]").click()
         page.wait_for_url(re.compile(r"/register"))  # ready() must not see the page being left
         phone.ready()
@@ -326,7 +316,7 @@ def test_a_household_found_with_no_signal_and_its_people_upload_in_order(phone):
         page.get_by_role("button", name="保存", exact=True).click()
         page.wait_for_url(re.compile(r"/e/h/new-.*queued"))
         phone.ready()
-        assert "待上传 2 条" in phone.status()
+        phone.expect_status("待上传 2 条")
         phone.context.set_offline(False)
         items = phone.wait_uploaded(2)
     store = phone.store()

@@ -101,7 +101,7 @@ def test_payments_taken_with_no_signal_upload_later_and_a_refused_one_waits_with
         assert page.locator("#in-amount").input_value() == "400.00"
         page.get_by_label("统一收款票据号").fill("SD-0001")
         phone.submit_payment(house)
-        assert "待上传 2 条" in page.locator("#phone-status [data-status]").inner_text()
+        phone.expect_status("待上传 2 条")
         assert payments(data_dir) == []  # nothing reached the server yet
         again = phone.open(f"/e/p/{registered['王建国']}/pay")  # paid on this phone: nothing left to take
         assert again.locator("#pay-note").inner_text() == "本年度个人应缴部分已缴清。"
