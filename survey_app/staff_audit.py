@@ -1,7 +1,7 @@
 """审计 page of the staff area: who did what, when — for district and city administrators.
 
 Routes on ``staff.bp`` (its login and staff checks apply); township staff and enumerators
-get a 404, as for a page that does not exist.  Two sources:
+get a 404, as for a page that does not exist.  Three sources, a tab each:
 
 * the system audit (``Store.SYSTEM``): logins, accounts, exports, comparisons, duplicate hits;
 * the monthly read logs of ``audit.py`` (``audit/<yyyymm>/<code>``): who opened which
