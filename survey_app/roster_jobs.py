@@ -47,15 +47,24 @@ def start(app: Flask, store: Store, scope: Scope, definition: FormDefinition, vi
     sheets.check_filename(filename)
     if jobs.running(store, KIND, scope.username):
         raise roster.RosterError([_("您上传的上一份名单还在导入，请等它完成后再上传。")])
+    return launch(app, store, KIND, village, scope.username, upload, _run, scope, definition, village)
+
+
+def launch(app: Flask, store: Store, kind: str, area: str, user: str, upload: FileStorage,
+           run: Callable[..., None], *args: Any) -> int:
+    """Save an upload privately, record its job and read it in a thread: ``run(app, store, job_id,
+    *args, filename, path)``.  The request waits QUICK_SECONDS, so a small file is done when the
+    browser lands on the job's page.  Rosters and the tax office's files both start here."""
+    filename = upload.filename or ""
     path = save(upload_folder(app), upload)
     try:
-        job_id = jobs.start(store, village=village, user=scope.username, kind=KIND,
-                            filename=filename, stage="queued", rows=0)
+        job_id = jobs.start(store, village=area, user=user, kind=kind, filename=filename,
+                            stage="queued", rows=0)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    worker = threading.Thread(target=_run, name=f"roster-{job_id}", daemon=True,
-                              args=(app, store, job_id, scope, definition, village, filename, path))
+    worker = threading.Thread(target=run, name=f"{kind}-{job_id}", daemon=True,
+                              args=(app, store, job_id, *args, filename, path))
     worker.start()
     worker.join(QUICK_SECONDS)
     return job_id

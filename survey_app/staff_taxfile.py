@@ -11,7 +11,6 @@ itself and checks the CSRF token itself, as the comparison upload does.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -69,25 +68,9 @@ def import_taxfile():
     store, scope = state.store(), state.scope()
     if jobs.running(store, KIND, scope.username):
         return _form([_("您上传的上一份缴费明细还在导入，请等它完成后再上传。")], 422)
-    job_id = start(current_app._get_current_object(), store, scope, state.rates(),
-                   state.payment_channels(), _area_key(), upload.filename, upload)
+    job_id = roster_jobs.launch(current_app._get_current_object(), store, KIND, _area_key(), scope.username,
+                                upload, _run, scope, state.rates(), state.payment_channels())
     return redirect(url_for(".taxfile_job", job_id=job_id))
-
-
-def start(app: Flask, store: Store, scope: Scope, rates: Rates, channels: list[str], area: str,
-          filename: str, upload: Any) -> int:
-    path = roster_jobs.save(roster_jobs.upload_folder(app), upload)
-    try:
-        job_id = jobs.start(store, village=area, user=scope.username, kind=KIND, filename=filename,
-                            stage="queued", rows=0)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    worker = threading.Thread(target=_run, name=f"taxfile-{job_id}", daemon=True,
-                              args=(app, store, job_id, scope, rates, channels, filename, path))
-    worker.start()
-    worker.join(roster_jobs.QUICK_SECONDS)
-    return job_id
 
 
 def _run(app: Flask, store: Store, job_id: int, scope: Scope, rates: Rates, channels: list[str],
