@@ -75,9 +75,7 @@ def take_in(ctx: ledger.Context, definition: FormDefinition, scope: Scope,
     if not_text:
         raise Invalid(Result(errors=not_text))
     village, household, person = place_of(ctx.store, scope, body)
-    replayed = _earlier(ctx, village, body.get("uuid")) is not None
-    ref = ledger.intake(ctx, definition, village, body, household=household, person=person)
-    return ref, replayed
+    return ledger.intake_replayed(ctx, definition, village, body, household=household, person=person)
 
 
 def place_of(store: Store, scope: Scope, body: dict[str, Any]) -> tuple[str, str | None, str | None]:
@@ -101,16 +99,6 @@ def place_of(store: Store, scope: Scope, body: dict[str, Any]) -> tuple[str, str
         home = home or registry.household(store, scope, registry.make_ref(village, found["household"]))
         person = found["ref"]
     return village, home and home["ref"], person or None
-
-
-def _earlier(ctx: ledger.Context, village: str, uuid: Any) -> dict[str, Any] | None:
-    """The item this uuid registered already in the village's ledger, if any: only whether the
-    answer says 200 (a replay) or 201.  The ledger itself refuses a uuid reused for other content."""
-    try:
-        uuid = registry.check_uuid(uuid)
-    except Invalid:
-        return None  # intake says why
-    return ctx.store.read(Store.disputes(village)).find_one(ledger.TABLE, uuid=uuid)
 
 
 def item_json(item: dict[str, Any], ctx: ledger.Context) -> dict[str, Any]:

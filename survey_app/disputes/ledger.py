@@ -85,7 +85,15 @@ def parse_ref(ref: Any) -> tuple[str, int]:
 # -- intake ----------------------------------------------------------------------------------------
 def intake(ctx: Context, definition: FormDefinition, village: str, payload: Mapping[str, Any], *,
            household: str | None = None, person: str | None = None) -> str:
-    """Register a dispute where it was first heard (首接负责); idempotent on the client's uuid.
+    """Register a dispute where it was first heard (首接负责): the item's number (see
+    :func:`intake_replayed`)."""
+    return intake_replayed(ctx, definition, village, payload, household=household, person=person)[0]
+
+
+def intake_replayed(ctx: Context, definition: FormDefinition, village: str, payload: Mapping[str, Any], *,
+                    household: str | None = None, person: str | None = None) -> tuple[str, bool]:
+    """Register a dispute, idempotent on the client's uuid: its number, and whether the uuid had
+    registered it already (the API answers a replay 200, a new item 201).
 
     The same uuid again with the same matter and place gives the first item's number; with any
     other content it is refused (Conflict), decided inside the ledger's transaction so that two
@@ -102,7 +110,7 @@ def intake(ctx: Context, definition: FormDefinition, village: str, payload: Mapp
             if not (ctx.viewer.may_see(earlier) and result.ok and earlier["answers"] == result.values
                     and (earlier["household"], earlier["person"]) == (household, person)):
                 raise Conflict(make_ref(village, earlier["doc_id"]))
-            return make_ref(village, earlier["doc_id"])
+            return make_ref(village, earlier["doc_id"]), True
         if not result.ok:
             raise Invalid(result)
         today = clock.today()
@@ -118,7 +126,7 @@ def intake(ctx: Context, definition: FormDefinition, village: str, payload: Mapp
             "events": [_event(ctx, "intake", "", level="routine", **({"holders": first} if first else {}))],
         })
         write_audit(shard, _scope(ctx), "dispute_intake", make_ref(village, doc_id))
-    return make_ref(village, doc_id)
+    return make_ref(village, doc_id), False
 
 
 # -- steps --------------------------------------------------------------------------------------------
